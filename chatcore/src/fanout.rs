@@ -1,0 +1,129 @@
+//! Live events: the [`Fanout`] contract (room pub/sub plus the agents' feed).
+//!
+//! Fanout is best-effort and carries no state of its own: the store is the truth. What fanout promises
+//! is order per topic and *no silent loss*: a subscriber that falls behind, or whose backend
+//! reconnected, receives [`Delivery::Lagged`] and resyncs from the store by seq
+//! ([`crate::RoomFeed`] does that for you).
+
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::{Message, Result, Room, RoomId, Sender};
+
+/// Where an event goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "topic", content = "room", rename_all = "snake_case")]
+pub enum Topic {
+    /// Everyone in one room (the visitor, the agent).
+    Room(RoomId),
+    /// Every agent: escalations, accepts, closes, and messages of rooms that are with agents.
+    Agents,
+}
+
+/// Something that happened, as published.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A message was stored.
+    Message {
+        /// The stored message, with its seq.
+        message: Message,
+    },
+    /// A room's status, agent or rating changed.
+    RoomChanged {
+        /// The room after the change.
+        room: Room,
+    },
+    /// Someone is typing in a room.
+    Typing {
+        /// The room.
+        room_id: RoomId,
+        /// Who.
+        sender: Sender,
+    },
+}
+
+impl Event {
+    /// The room the event is about.
+    pub fn room_id(&self) -> RoomId {
+        match self {
+            Event::Message { message } => message.room_id,
+            Event::RoomChanged { room } => room.id,
+            Event::Typing { room_id, .. } => *room_id,
+        }
+    }
+}
+
+/// What a subscriber receives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// The next event of the topic.
+    Event(Event),
+    /// Events were lost (the subscriber was too slow, or the backend reconnected): resync from the
+    /// store. `missed` is how many were dropped when known, 0 when unknown.
+    Lagged {
+        /// Events dropped, if known.
+        missed: u64,
+    },
+}
+
+/// Publish/subscribe for live events, per room and for the agents' feed.
+///
+/// Object-safe and `Send + Sync + 'static` so it is chosen at runtime as `Arc<dyn Fanout>`.
+/// Contract (checked by [`crate::testing`]):
+/// - events published to a topic by one publisher arrive at each subscriber in publish order;
+/// - a subscriber receives only events published after its `subscribe` returned;
+/// - a subscriber never silently misses an event: a loss shows as [`Delivery::Lagged`] before the
+///   events that follow it;
+/// - publishing never waits for subscribers (a slow subscriber lags, it does not slow the room).
+#[async_trait]
+pub trait Fanout: Send + Sync + fmt::Debug + 'static {
+    /// Publishes an event to a topic. Succeeds when no one is subscribed.
+    async fn publish(&self, topic: Topic, event: Event) -> Result<()>;
+
+    /// Subscribes to a topic. Dropping the [`Subscription`] unsubscribes.
+    async fn subscribe(&self, topic: Topic) -> Result<Subscription>;
+}
+
+/// A stream of [`Delivery`]s for one topic.
+///
+/// Built on a `tokio::sync::broadcast` receiver, which every backend feeds: the in-memory fanout
+/// directly, network backends from their connection task. A backend signals a loss it detected
+/// itself (e.g. a reconnect) by sending [`Delivery::Lagged`] into the channel.
+#[derive(Debug)]
+pub struct Subscription {
+    receiver: broadcast::Receiver<Delivery>,
+}
+
+impl Subscription {
+    /// Wraps a broadcast receiver; for backend implementations.
+    pub fn new(receiver: broadcast::Receiver<Delivery>) -> Self {
+        Subscription { receiver }
+    }
+
+    /// The next delivery; `None` once the backend has shut the topic down.
+    ///
+    /// Cancel-safe: dropping the future loses nothing.
+    pub async fn recv(&mut self) -> Option<Delivery> {
+        match self.receiver.recv().await {
+            Ok(delivery) => Some(delivery),
+            Err(broadcast::error::RecvError::Lagged(missed)) => Some(Delivery::Lagged { missed }),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+
+    /// The next delivery if one is ready now, without waiting.
+    pub fn try_recv(&mut self) -> Option<Delivery> {
+        match self.receiver.try_recv() {
+            Ok(delivery) => Some(delivery),
+            Err(broadcast::error::TryRecvError::Lagged(missed)) => {
+                Some(Delivery::Lagged { missed })
+            }
+            Err(_) => None,
+        }
+    }
+}

@@ -1,0 +1,412 @@
+//! In-memory backends: [`MemoryStore`] and [`MemoryFanout`], for tests, examples and single-process
+//! deployments that need no durability.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use crate::analytics::{AnalyticsCounts, AnalyticsWindow};
+use crate::store::{apply_append, apply_rating, effective_message_limit, queue_key};
+use crate::{
+    Agent, AgentId, Appended, BotRule, Delivery, Error, Event, Fanout, Message, MessageStore,
+    NewAgent, NewMessage, NewRule, Rating, Result, Room, RoomId, RoomQuery, RoomStatus, RuleId,
+    RuleSet, Subscription, Timestamp, Topic, Transition,
+};
+
+/// A [`MessageStore`] in process memory. Every operation runs under one `std::sync::Mutex`: the
+/// critical sections never `.await`, so a std lock is right here (cheaper than an async one), and
+/// holding it across an operation is what makes each operation atomic.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    rooms: HashMap<RoomId, RoomEntry>,
+    rules: BTreeMap<RuleId, BotRule>,
+    next_rule_id: u64,
+    rules_version: u64,
+    agents: BTreeMap<AgentId, Agent>,
+    next_agent_id: u64,
+}
+
+#[derive(Debug)]
+struct RoomEntry {
+    room: Room,
+    messages: Vec<Message>,
+    client_ids: HashMap<String, u64>,
+}
+
+impl RoomEntry {
+    /// Stores a message whose seq the room's bookkeeping just assigned.
+    fn push(&mut self, new: NewMessage) -> Message {
+        let message = new.into_message(self.room.last_seq);
+        if let Some(client_id) = &message.client_id {
+            self.client_ids.insert(client_id.clone(), message.seq);
+        }
+        self.messages.push(message.clone());
+        message
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave half-applied changes: every operation checks
+        // before it mutates. So a poisoned lock is still consistent.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl State {
+    fn room(&mut self, id: RoomId) -> Result<&mut RoomEntry> {
+        self.rooms.get_mut(&id).ok_or_else(|| Error::room_not_found(id))
+    }
+
+    fn rule_set(&self) -> RuleSet {
+        RuleSet {
+            version: self.rules_version,
+            rules: self.rules.values().cloned().collect(),
+        }
+    }
+
+    fn insert_rule(&mut self, rule: NewRule) -> BotRule {
+        self.next_rule_id += 1;
+        let rule = rule.into_rule(RuleId(self.next_rule_id));
+        self.rules.insert(rule.id, rule.clone());
+        rule
+    }
+
+    fn username_taken(&self, username: &str, except: Option<AgentId>) -> bool {
+        self.agents
+            .values()
+            .any(|a| a.username == username && Some(a.id) != except)
+    }
+}
+
+fn agent_not_found(id: AgentId) -> Error {
+    Error::NotFound {
+        kind: "agent",
+        id: id.to_string(),
+    }
+}
+
+fn rule_not_found(id: RuleId) -> Error {
+    Error::NotFound {
+        kind: "rule",
+        id: id.to_string(),
+    }
+}
+
+#[async_trait]
+impl MessageStore for MemoryStore {
+    async fn create_room(
+        &self,
+        room: Room,
+        opening: Vec<NewMessage>,
+    ) -> Result<(Room, Vec<Message>)> {
+        let mut state = self.state();
+        if state.rooms.contains_key(&room.id) {
+            return Err(Error::AlreadyExists {
+                kind: "room",
+                key: room.id.to_string(),
+            });
+        }
+        if room.last_seq != 0 {
+            return Err(Error::InvalidRequest("a new room has no messages yet".into()));
+        }
+        // The entry is not in the map yet, so a failing message leaves the store untouched.
+        let mut entry = RoomEntry {
+            room,
+            messages: Vec::with_capacity(opening.len()),
+            client_ids: HashMap::new(),
+        };
+        let mut stored = Vec::with_capacity(opening.len());
+        for message in opening {
+            apply_append(&mut entry.room, &message)?;
+            stored.push(entry.push(message));
+        }
+        let room = entry.room.clone();
+        state.rooms.insert(room.id, entry);
+        Ok((room, stored))
+    }
+
+    async fn get_room(&self, id: RoomId) -> Result<Room> {
+        Ok(self.state().room(id)?.room.clone())
+    }
+
+    async fn list_rooms(&self, query: &RoomQuery) -> Result<Vec<Room>> {
+        let state = self.state();
+        let mut rooms: Vec<Room> = state
+            .rooms
+            .values()
+            .filter(|entry| query.matches(&entry.room))
+            .map(|entry| entry.room.clone())
+            .collect();
+        drop(state);
+        query.sort(&mut rooms);
+        Ok(rooms
+            .into_iter()
+            .skip(query.offset)
+            .take(query.effective_limit())
+            .collect())
+    }
+
+    async fn queue_position(&self, id: RoomId) -> Result<Option<u64>> {
+        let mut state = self.state();
+        let room = &state.room(id)?.room;
+        if room.status != RoomStatus::WaitingForAgent {
+            return Ok(None);
+        }
+        let key = queue_key(room);
+        let ahead = state
+            .rooms
+            .values()
+            .filter(|e| e.room.status == RoomStatus::WaitingForAgent && queue_key(&e.room) < key)
+            .count();
+        Ok(Some(ahead as u64 + 1))
+    }
+
+    async fn transition(&self, id: RoomId, transition: Transition) -> Result<(Room, Message)> {
+        let mut state = self.state();
+        let entry = state.room(id)?;
+        let mut room = entry.room.clone();
+        let event = transition.apply(&mut room)?;
+        entry.room = room;
+        let message = entry.push(event);
+        Ok((entry.room.clone(), message))
+    }
+
+    async fn rate_room(&self, id: RoomId, rating: Rating, at: Timestamp) -> Result<(Room, Message)> {
+        let mut state = self.state();
+        let entry = state.room(id)?;
+        let mut room = entry.room.clone();
+        let event = apply_rating(&mut room, rating, at)?;
+        entry.room = room;
+        let message = entry.push(event);
+        Ok((entry.room.clone(), message))
+    }
+
+    async fn set_room_context(
+        &self,
+        id: RoomId,
+        language: Option<String>,
+        context: BTreeMap<String, String>,
+    ) -> Result<Room> {
+        let mut state = self.state();
+        let entry = state.room(id)?;
+        entry.room.language = language;
+        entry.room.context = context;
+        Ok(entry.room.clone())
+    }
+
+    async fn append_message(&self, message: NewMessage) -> Result<Appended> {
+        let mut state = self.state();
+        let entry = state.room(message.room_id)?;
+        if let Some(seq) = message
+            .client_id
+            .as_ref()
+            .and_then(|id| entry.client_ids.get(id))
+        {
+            let earlier = entry.messages[(*seq - 1) as usize].clone();
+            return Ok(Appended::new(earlier, entry.room.clone(), true));
+        }
+        let mut room = entry.room.clone();
+        apply_append(&mut room, &message)?;
+        entry.room = room;
+        let message = entry.push(message);
+        Ok(Appended::new(message, entry.room.clone(), false))
+    }
+
+    async fn messages_after(
+        &self,
+        room: RoomId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Message>> {
+        let mut state = self.state();
+        let entry = state.room(room)?;
+        let start = usize::try_from(after_seq)
+            .unwrap_or(usize::MAX)
+            .min(entry.messages.len());
+        Ok(entry.messages[start..]
+            .iter()
+            .take(effective_message_limit(limit))
+            .cloned()
+            .collect())
+    }
+
+    async fn rules(&self) -> Result<RuleSet> {
+        Ok(self.state().rule_set())
+    }
+
+    async fn rules_version(&self) -> Result<u64> {
+        Ok(self.state().rules_version)
+    }
+
+    async fn create_rule(&self, rule: NewRule) -> Result<BotRule> {
+        let mut state = self.state();
+        let rule = state.insert_rule(rule);
+        state.rules_version += 1;
+        Ok(rule)
+    }
+
+    async fn update_rule(&self, id: RuleId, rule: NewRule) -> Result<BotRule> {
+        let mut state = self.state();
+        let slot = state.rules.get_mut(&id).ok_or_else(|| rule_not_found(id))?;
+        *slot = rule.into_rule(id);
+        let rule = slot.clone();
+        state.rules_version += 1;
+        Ok(rule)
+    }
+
+    async fn delete_rule(&self, id: RuleId) -> Result<()> {
+        let mut state = self.state();
+        state.rules.remove(&id).ok_or_else(|| rule_not_found(id))?;
+        state.rules_version += 1;
+        Ok(())
+    }
+
+    async fn replace_rules(&self, rules: Vec<NewRule>) -> Result<RuleSet> {
+        let mut state = self.state();
+        state.rules.clear();
+        for rule in rules {
+            state.insert_rule(rule);
+        }
+        state.rules_version += 1;
+        Ok(state.rule_set())
+    }
+
+    async fn create_agent(&self, agent: NewAgent, at: Timestamp) -> Result<Agent> {
+        let mut state = self.state();
+        if state.username_taken(&agent.username, None) {
+            return Err(Error::AlreadyExists {
+                kind: "agent",
+                key: agent.username,
+            });
+        }
+        state.next_agent_id += 1;
+        let agent = agent.into_agent(AgentId(state.next_agent_id), at);
+        state.agents.insert(agent.id, agent.clone());
+        Ok(agent)
+    }
+
+    async fn get_agent(&self, id: AgentId) -> Result<Agent> {
+        self.state()
+            .agents
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| agent_not_found(id))
+    }
+
+    async fn find_agent(&self, username: &str) -> Result<Option<Agent>> {
+        Ok(self
+            .state()
+            .agents
+            .values()
+            .find(|a| a.username == username)
+            .cloned())
+    }
+
+    async fn list_agents(&self) -> Result<Vec<Agent>> {
+        Ok(self.state().agents.values().cloned().collect())
+    }
+
+    async fn update_agent(&self, id: AgentId, agent: NewAgent) -> Result<Agent> {
+        let mut state = self.state();
+        if state.username_taken(&agent.username, Some(id)) {
+            return Err(Error::AlreadyExists {
+                kind: "agent",
+                key: agent.username,
+            });
+        }
+        let slot = state.agents.get_mut(&id).ok_or_else(|| agent_not_found(id))?;
+        *slot = agent.into_agent(id, slot.created_at);
+        Ok(slot.clone())
+    }
+
+    async fn analytics(&self, window: &AnalyticsWindow) -> Result<AnalyticsCounts> {
+        let state = self.state();
+        Ok(AnalyticsCounts::scan(
+            window,
+            state
+                .rooms
+                .values()
+                .map(|entry| (&entry.room, entry.messages.as_slice())),
+        ))
+    }
+}
+
+/// Events buffered per topic for a slow subscriber before it lags.
+pub const DEFAULT_FANOUT_CAPACITY: usize = 1024;
+
+/// A [`Fanout`] inside one process: one `tokio::sync::broadcast` channel per topic.
+///
+/// A subscriber more than `capacity` events behind loses the oldest and receives
+/// [`Delivery::Lagged`]; publishers never wait. Channels are created on first subscribe and dropped
+/// once their last subscriber is gone.
+#[derive(Debug)]
+pub struct MemoryFanout {
+    capacity: usize,
+    topics: Mutex<HashMap<Topic, broadcast::Sender<Delivery>>>,
+}
+
+impl Default for MemoryFanout {
+    fn default() -> Self {
+        MemoryFanout::with_capacity(DEFAULT_FANOUT_CAPACITY)
+    }
+}
+
+impl MemoryFanout {
+    /// A fanout with the default per-subscriber buffer.
+    pub fn new() -> Self {
+        MemoryFanout::default()
+    }
+
+    /// A fanout buffering `capacity` events per topic (at least 1).
+    pub fn with_capacity(capacity: usize) -> Self {
+        MemoryFanout {
+            capacity: capacity.max(1),
+            topics: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn topics(&self) -> MutexGuard<'_, HashMap<Topic, broadcast::Sender<Delivery>>> {
+        // The map is valid after any panic: each change is a single insert or remove.
+        self.topics.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Topics with at least one subscriber.
+    pub fn topic_count(&self) -> usize {
+        self.topics().len()
+    }
+}
+
+#[async_trait]
+impl Fanout for MemoryFanout {
+    async fn publish(&self, topic: Topic, event: Event) -> Result<()> {
+        let mut topics = self.topics();
+        if let Some(sender) = topics.get(&topic) {
+            if sender.send(Delivery::Event(event)).is_err() {
+                // Every subscriber is gone.
+                topics.remove(&topic);
+            }
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, topic: Topic) -> Result<Subscription> {
+        let mut topics = self.topics();
+        let sender = topics
+            .entry(topic)
+            .or_insert_with(|| broadcast::channel(self.capacity).0);
+        Ok(Subscription::new(sender.subscribe()))
+    }
+}

@@ -1,0 +1,833 @@
+//! The chat flow: bot → escalation → agent → close, over any store, fanout and matcher.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+
+use crate::analytics::{Analytics, AnalyticsWindow};
+use crate::matcher::{BotMatcher, KeywordMatcherFactory, Match, MatcherFactory};
+use crate::rules::{DEFAULT_FALLBACK, DEFAULT_WELCOME};
+use crate::{
+    Agent, AgentId, Appended, BotExplanation, BotRule, Clock, ClosedBy, Error, EscalationReason,
+    Event, Fanout, Message, MessageStore, NewAgent, NewMessage, NewRule, Participant, Rating,
+    Result, Room, RoomFeed, RoomId, RoomQuery, RoomStatus, RuleId, RuleSet, Sender, SystemClock,
+    Topic, Transition, MAX_PAGE,
+};
+
+/// The seed guide's `MAX_MESSAGE_LENGTH`.
+pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 1000;
+/// The seed guide's `CHAT_TIMEOUT`, in seconds.
+pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 3600;
+/// Unanswerable visitor messages in a row before the bot hands over to a human.
+pub const DEFAULT_FALLBACKS_BEFORE_ESCALATION: u32 = 2;
+/// Longest accepted client message id, in bytes.
+pub const MAX_CLIENT_ID_BYTES: usize = 64;
+
+/// Limits and texts of the chat flow. `Default` gives the seed guide's values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ChatConfig {
+    /// Longest message, in characters (`MAX_MESSAGE_LENGTH`, default 1000).
+    pub max_message_chars: usize,
+    /// Rooms with no activity for this long are closed by [`ChatService::close_idle_rooms`]
+    /// (`CHAT_TIMEOUT`, default 3600 s).
+    pub idle_timeout: Duration,
+    /// Fallback replies in a row after which the room is escalated; 0 never escalates on fallbacks.
+    pub fallbacks_before_escalation: u32,
+    /// Posted by the bot when a room opens.
+    pub welcome: String,
+    /// The bot's reply when no rule matches.
+    pub fallback: String,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        ChatConfig {
+            max_message_chars: DEFAULT_MAX_MESSAGE_CHARS,
+            idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
+            fallbacks_before_escalation: DEFAULT_FALLBACKS_BEFORE_ESCALATION,
+            welcome: DEFAULT_WELCOME.to_owned(),
+            fallback: DEFAULT_FALLBACK.to_owned(),
+        }
+    }
+}
+
+impl ChatConfig {
+    /// Sets the message length limit.
+    pub fn max_message_chars(mut self, max: usize) -> Self {
+        self.max_message_chars = max;
+        self
+    }
+
+    /// Sets the idle timeout.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets how many fallbacks in a row escalate (0: never).
+    pub fn fallbacks_before_escalation(mut self, count: u32) -> Self {
+        self.fallbacks_before_escalation = count;
+        self
+    }
+
+    /// Sets the welcome message.
+    pub fn welcome(mut self, text: impl Into<String>) -> Self {
+        self.welcome = text.into();
+        self
+    }
+
+    /// Sets the fallback reply.
+    pub fn fallback(mut self, text: impl Into<String>) -> Self {
+        self.fallback = text.into();
+        self
+    }
+}
+
+/// Checks a message's text: not empty or blank, at most `max_chars` characters, and free of control
+/// characters (other than tab and line breaks) and of bidirectional overrides, which can disguise text.
+pub fn validate_message_text(text: &str, max_chars: usize) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(Error::Empty);
+    }
+    let len = text.chars().count();
+    if len > max_chars {
+        return Err(Error::TooLong {
+            len,
+            max: max_chars,
+        });
+    }
+    if let Some(bad) = text.chars().find(|&c| is_disallowed_char(c)) {
+        return Err(Error::InvalidText(format!("U+{:04X}", u32::from(bad))));
+    }
+    Ok(())
+}
+
+fn is_disallowed_char(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+fn validate_client_id(client_id: Option<&str>) -> Result<()> {
+    match client_id {
+        Some(id) if id.is_empty() || id.len() > MAX_CLIENT_ID_BYTES || id.chars().any(char::is_control) => {
+            Err(Error::InvalidRequest(format!(
+                "client_id must be 1-{MAX_CLIENT_ID_BYTES} bytes without control characters"
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Who is opening a room and what the host knows of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OpenRoom {
+    /// Anonymous unless the host vouches for a customer.
+    pub participant: Option<Participant>,
+    /// Opaque digest of the visitor's credential (see [`Room::visitor_credential`]).
+    pub visitor_credential: Option<Vec<u8>>,
+    /// The visitor's language, if known.
+    pub language: Option<String>,
+}
+
+impl OpenRoom {
+    /// An anonymous visitor.
+    pub fn anonymous() -> Self {
+        OpenRoom::default()
+    }
+
+    /// A logged-in customer of the host application.
+    pub fn customer(id: impl Into<String>) -> Self {
+        OpenRoom {
+            participant: Some(Participant::Customer(id.into())),
+            ..OpenRoom::default()
+        }
+    }
+
+    /// Sets the credential digest.
+    pub fn credential(mut self, digest: Vec<u8>) -> Self {
+        self.visitor_credential = Some(digest);
+        self
+    }
+
+    /// Sets the language.
+    pub fn language(mut self, language: impl Into<String>) -> Self {
+        self.language = Some(language.into());
+        self
+    }
+}
+
+/// The result of a visitor's message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VisitorTurn {
+    /// The stored visitor message (for a resend, the original).
+    pub message: Message,
+    /// True when `client_id` matched an earlier message: nothing new was stored or answered.
+    pub duplicate: bool,
+    /// The bot's answer, when the room was with the bot.
+    pub bot_reply: Option<Message>,
+    /// The system message recording an escalation this message caused.
+    pub escalation: Option<Message>,
+    /// The room afterwards.
+    pub room: Room,
+}
+
+/// The chat flow over a store, a fanout and a matcher. Cheap to clone; share one per process.
+///
+/// Every state change goes to the store first (which assigns seqs and arbitrates races), then is
+/// published on the fanout. Publishing is best-effort: subscribers that miss an event resync from the
+/// store by seq ([`RoomFeed`]).
+#[derive(Clone)]
+pub struct ChatService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn MessageStore>,
+    fanout: Arc<dyn Fanout>,
+    clock: Arc<dyn Clock>,
+    config: ChatConfig,
+    factory: Arc<dyn MatcherFactory>,
+    matcher: ArcSwap<LoadedMatcher>,
+}
+
+struct LoadedMatcher {
+    version: Option<u64>,
+    matcher: Option<Arc<dyn BotMatcher>>,
+}
+
+impl fmt::Debug for ChatService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatService")
+            .field("store", &self.inner.store)
+            .field("fanout", &self.inner.fanout)
+            .field("config", &self.inner.config)
+            .field("rules_version", &self.inner.matcher.load().version)
+            .finish()
+    }
+}
+
+/// Builds a [`ChatService`].
+#[derive(Debug)]
+pub struct ChatServiceBuilder {
+    store: Arc<dyn MessageStore>,
+    fanout: Arc<dyn Fanout>,
+    clock: Arc<dyn Clock>,
+    config: ChatConfig,
+    factory: Arc<dyn MatcherFactory>,
+}
+
+impl ChatServiceBuilder {
+    /// Uses this clock (default: [`SystemClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses these limits and texts.
+    pub fn config(mut self, config: ChatConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Builds matchers with this factory (default: [`KeywordMatcherFactory`]).
+    pub fn matcher_factory(mut self, factory: Arc<dyn MatcherFactory>) -> Self {
+        self.factory = factory;
+        self
+    }
+
+    /// The service.
+    pub fn build(self) -> ChatService {
+        ChatService {
+            inner: Arc::new(Inner {
+                store: self.store,
+                fanout: self.fanout,
+                clock: self.clock,
+                config: self.config,
+                factory: self.factory,
+                matcher: ArcSwap::from_pointee(LoadedMatcher {
+                    version: None,
+                    matcher: None,
+                }),
+            }),
+        }
+    }
+}
+
+impl ChatService {
+    /// A builder over a store and a fanout.
+    pub fn builder(store: Arc<dyn MessageStore>, fanout: Arc<dyn Fanout>) -> ChatServiceBuilder {
+        ChatServiceBuilder {
+            store,
+            fanout,
+            clock: Arc::new(SystemClock),
+            config: ChatConfig::default(),
+            factory: Arc::new(KeywordMatcherFactory),
+        }
+    }
+
+    /// A service with the default clock, limits and keyword matcher.
+    pub fn new(store: Arc<dyn MessageStore>, fanout: Arc<dyn Fanout>) -> Self {
+        ChatService::builder(store, fanout).build()
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn MessageStore> {
+        &self.inner.store
+    }
+
+    /// The fanout.
+    pub fn fanout(&self) -> &Arc<dyn Fanout> {
+        &self.inner.fanout
+    }
+
+    /// The limits and texts.
+    pub fn config(&self) -> &ChatConfig {
+        &self.inner.config
+    }
+
+    /// The current time by the service's clock.
+    pub fn now(&self) -> crate::Timestamp {
+        self.inner.clock.now()
+    }
+
+    // ----- rooms -----
+
+    /// Opens a room with the bot and posts the welcome message (atomically: a room never exists
+    /// without its welcome, and the welcome is posted once).
+    pub async fn open_room(&self, open: OpenRoom) -> Result<(Room, Vec<Message>)> {
+        let now = self.now();
+        let mut room = Room::new(
+            RoomId::random(),
+            open.participant.unwrap_or(Participant::Anonymous),
+            now,
+        );
+        room.visitor_credential = open.visitor_credential;
+        room.language = open.language;
+        let welcome = NewMessage::new(room.id, Sender::Bot, self.inner.config.welcome.clone(), now)
+            .with_explanation(BotExplanation::Welcome);
+        let (room, messages) = self.inner.store.create_room(room, vec![welcome]).await?;
+        self.publish(Topic::Agents, Event::RoomChanged { room: room.clone() })
+            .await;
+        Ok((room, messages))
+    }
+
+    /// The room, or [`Error::NotFound`].
+    pub async fn room(&self, id: RoomId) -> Result<Room> {
+        self.inner.store.get_room(id).await
+    }
+
+    /// Rooms matching a query (dashboards, admin lists).
+    pub async fn rooms(&self, query: &RoomQuery) -> Result<Vec<Room>> {
+        self.inner.store.list_rooms(query).await
+    }
+
+    /// The room's 1-based place in the agents' queue while it waits.
+    pub async fn queue_position(&self, id: RoomId) -> Result<Option<u64>> {
+        self.inner.store.queue_position(id).await
+    }
+
+    /// Up to `limit` messages after `after_seq`: the resume call.
+    pub async fn history(&self, id: RoomId, after_seq: u64, limit: usize) -> Result<Vec<Message>> {
+        self.inner.store.messages_after(id, after_seq, limit).await
+    }
+
+    /// Every event of the room from `after_seq` on, messages in exact seq order with no gap and no
+    /// duplicate, resyncing from the store whenever the fanout lags.
+    pub async fn follow_room(&self, id: RoomId, after_seq: u64) -> Result<RoomFeed> {
+        RoomFeed::open(self.inner.store.clone(), &*self.inner.fanout, id, after_seq).await
+    }
+
+    /// The agents' live feed: rooms changing status (new, escalated, accepted, closed, rated) and the
+    /// messages of rooms that are waiting for or with an agent.
+    pub async fn follow_agents(&self) -> Result<crate::Subscription> {
+        self.inner.fanout.subscribe(Topic::Agents).await
+    }
+
+    /// Updates what the bot remembers about a room, and its language.
+    pub async fn set_room_context(
+        &self,
+        id: RoomId,
+        language: Option<String>,
+        context: BTreeMap<String, String>,
+    ) -> Result<Room> {
+        self.inner.store.set_room_context(id, language, context).await
+    }
+
+    // ----- the conversation -----
+
+    /// A visitor's message: validated, stored, published and, while the room is with the bot,
+    /// answered. The bot escalates on the escalation intent or after
+    /// [`ChatConfig::fallbacks_before_escalation`] fallbacks in a row.
+    ///
+    /// Bad text is rejected ([`Error::Empty`], [`Error::TooLong`], [`Error::InvalidText`]) and nothing
+    /// is stored; a closed room gives [`Error::RoomClosed`].
+    pub async fn post_visitor_message(
+        &self,
+        room: RoomId,
+        text: &str,
+        client_id: Option<&str>,
+    ) -> Result<VisitorTurn> {
+        validate_message_text(text, self.inner.config.max_message_chars)?;
+        validate_client_id(client_id)?;
+        let mut message = NewMessage::new(room, Sender::Visitor, text, self.now());
+        message.client_id = client_id.map(str::to_owned);
+        let Appended {
+            message,
+            room,
+            duplicate,
+        } = self.inner.store.append_message(message).await?;
+        let mut turn = VisitorTurn {
+            message,
+            duplicate,
+            bot_reply: None,
+            escalation: None,
+            room,
+        };
+        if duplicate {
+            return Ok(turn);
+        }
+        self.publish_message(&turn.message, turn.room.status).await;
+        if turn.room.status == RoomStatus::Bot {
+            self.answer(&mut turn).await?;
+        }
+        Ok(turn)
+    }
+
+    async fn answer(&self, turn: &mut VisitorTurn) -> Result<()> {
+        let room = turn.room.id;
+        let found = self.current_matcher().await?.match_text(&turn.message.text);
+        let (text, explanation, escalate) = match &found {
+            Some(found) => (
+                found.response.clone(),
+                BotExplanation::Matched(found.explanation()),
+                found
+                    .intent
+                    .is_escalation()
+                    .then_some(EscalationReason::EscalationIntent),
+            ),
+            None => (
+                self.inner.config.fallback.clone(),
+                BotExplanation::Fallback,
+                None,
+            ),
+        };
+        let reply = NewMessage::new(room, Sender::Bot, text, self.now())
+            .with_explanation(explanation)
+            .only_if_status(RoomStatus::Bot);
+        let appended = match self.inner.store.append_message(reply).await {
+            Ok(appended) => appended,
+            // An agent took over (or the room closed) while the bot was thinking: stay silent.
+            Err(Error::Conflict { .. } | Error::RoomClosed(_)) => {
+                turn.room = self.inner.store.get_room(room).await?;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        self.publish_message(&appended.message, appended.room.status)
+            .await;
+        turn.room = appended.room;
+        turn.bot_reply = Some(appended.message);
+        let escalate = match escalate {
+            Some(reason) => Some(reason),
+            None if found.is_none() && self.fallback_streak_reached(&turn.room).await? => {
+                Some(EscalationReason::RepeatedFallback)
+            }
+            None => None,
+        };
+        if let Some(reason) = escalate {
+            match self.escalate(room, reason).await {
+                Ok((room, message)) => {
+                    turn.room = room;
+                    turn.escalation = Some(message);
+                }
+                // Escalated by someone else meanwhile: nothing left to do.
+                Err(Error::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the bot's last `fallbacks_before_escalation` replies in this room were all fallbacks.
+    async fn fallback_streak_reached(&self, room: &Room) -> Result<bool> {
+        let needed = self.inner.config.fallbacks_before_escalation as usize;
+        if needed == 0 {
+            return Ok(false);
+        }
+        // Bot replies alternate with visitor messages, so the streak lies within the last few
+        // messages; resends and system messages add a little slack.
+        let window = (needed * 4 + 4).min(MAX_PAGE) as u64;
+        let recent = self
+            .inner
+            .store
+            .messages_after(room.id, room.last_seq.saturating_sub(window), window as usize)
+            .await?;
+        let streak = recent
+            .iter()
+            .rev()
+            .filter(|m| m.sender == Sender::Bot)
+            .take_while(|m| m.explanation == Some(BotExplanation::Fallback))
+            .count();
+        Ok(streak >= needed)
+    }
+
+    async fn escalate(&self, room: RoomId, reason: EscalationReason) -> Result<(Room, Message)> {
+        let (room, message) = self
+            .inner
+            .store
+            .transition(room, Transition::escalate(reason, self.now()))
+            .await?;
+        self.publish_transition(&room, &message).await;
+        Ok((room, message))
+    }
+
+    /// The visitor asks for a human ("Talk to a human"). A room already waiting for or with an agent
+    /// is returned unchanged; a closed room gives [`Error::RoomClosed`].
+    pub async fn request_escalation(&self, id: RoomId) -> Result<Room> {
+        let room = self.inner.store.get_room(id).await?;
+        match room.status {
+            RoomStatus::Bot => match self.escalate(id, EscalationReason::Requested).await {
+                Ok((room, _)) => Ok(room),
+                Err(Error::Conflict { actual, .. }) if actual != RoomStatus::Closed => {
+                    self.inner.store.get_room(id).await
+                }
+                Err(Error::Conflict { .. }) => Err(Error::RoomClosed(id)),
+                Err(e) => Err(e),
+            },
+            RoomStatus::WaitingForAgent | RoomStatus::WithAgent => Ok(room),
+            RoomStatus::Closed => Err(Error::RoomClosed(id)),
+        }
+    }
+
+    async fn active_agent(&self, id: AgentId) -> Result<Agent> {
+        let agent = self.inner.store.get_agent(id).await?;
+        if !agent.active {
+            return Err(Error::Forbidden(format!(
+                "agent account {} is disabled",
+                agent.username
+            )));
+        }
+        Ok(agent)
+    }
+
+    /// An agent takes a waiting room. When several agents accept at once exactly one wins; the others
+    /// get [`Error::Conflict`].
+    pub async fn accept(&self, id: RoomId, agent: AgentId) -> Result<Room> {
+        self.active_agent(agent).await?;
+        let (room, message) = self
+            .inner
+            .store
+            .transition(id, Transition::accept(agent, self.now()))
+            .await?;
+        self.publish_transition(&room, &message).await;
+        Ok(room)
+    }
+
+    /// The assigned agent writes to the visitor. [`Error::Forbidden`] for any other agent or a room
+    /// not yet accepted; [`Error::RoomClosed`] after close.
+    pub async fn post_agent_message(
+        &self,
+        id: RoomId,
+        agent: AgentId,
+        text: &str,
+        client_id: Option<&str>,
+    ) -> Result<Appended> {
+        validate_message_text(text, self.inner.config.max_message_chars)?;
+        validate_client_id(client_id)?;
+        self.active_agent(agent).await?;
+        let room = self.inner.store.get_room(id).await?;
+        match room.status {
+            RoomStatus::Closed => return Err(Error::RoomClosed(id)),
+            RoomStatus::WithAgent if room.agent == Some(agent) => {}
+            RoomStatus::WithAgent => {
+                return Err(Error::Forbidden(format!(
+                    "room {id} is assigned to another agent"
+                )))
+            }
+            RoomStatus::Bot | RoomStatus::WaitingForAgent => {
+                return Err(Error::Forbidden(format!(
+                    "room {id} is {}; accept it before writing",
+                    room.status
+                )))
+            }
+        }
+        let mut message = NewMessage::new(id, Sender::Agent(agent), text, self.now())
+            .only_if_status(RoomStatus::WithAgent);
+        message.client_id = client_id.map(str::to_owned);
+        let appended = match self.inner.store.append_message(message).await {
+            Err(Error::Conflict { .. }) => return Err(Error::RoomClosed(id)),
+            other => other?,
+        };
+        if !appended.duplicate {
+            self.publish_message(&appended.message, appended.room.status)
+                .await;
+        }
+        Ok(appended)
+    }
+
+    /// Publishes that someone is typing. Not stored.
+    pub async fn typing(&self, id: RoomId, sender: Sender) -> Result<()> {
+        self.inner
+            .fanout
+            .publish(Topic::Room(id), Event::Typing { room_id: id, sender })
+            .await
+    }
+
+    /// Closes an open room. An agent closing must have an active account. [`Error::RoomClosed`] when
+    /// it is closed already.
+    pub async fn close(&self, id: RoomId, by: ClosedBy) -> Result<Room> {
+        if let ClosedBy::Agent(agent) = by {
+            self.active_agent(agent).await?;
+        }
+        self.close_room(id, by, None).await
+    }
+
+    /// Closes the room if it is still open (and, for the idle sweep, still idle), retrying when its
+    /// status moves underneath.
+    async fn close_room(&self, id: RoomId, by: ClosedBy, idle_before: Option<crate::Timestamp>) -> Result<Room> {
+        // Each retry means the status moved forward; there are only three open statuses.
+        for _ in 0..RoomStatus::ALL.len() {
+            let room = self.inner.store.get_room(id).await?;
+            if room.status == RoomStatus::Closed {
+                return Err(Error::RoomClosed(id));
+            }
+            if idle_before.is_some_and(|before| room.updated_at >= before) {
+                return Ok(room);
+            }
+            let mut transition = Transition::close(room.status, by, self.now());
+            transition.idle_before = idle_before;
+            match self.inner.store.transition(id, transition).await {
+                Ok((room, message)) => {
+                    self.publish_transition(&room, &message).await;
+                    return Ok(room);
+                }
+                Err(Error::Conflict { .. }) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::Conflict {
+            room: id,
+            expected: RoomStatus::WithAgent,
+            actual: self.inner.store.get_room(id).await?.status,
+        })
+    }
+
+    /// Closes every open room with no activity for [`ChatConfig::idle_timeout`]; returns the rooms it
+    /// closed. Run it periodically.
+    pub async fn close_idle_rooms(&self) -> Result<Vec<Room>> {
+        let cutoff = self.now().minus(self.inner.config.idle_timeout);
+        let mut closed = Vec::new();
+        loop {
+            let idle = self
+                .inner
+                .store
+                .list_rooms(
+                    &RoomQuery::with_statuses(RoomStatus::OPEN)
+                        .updated_before(cutoff)
+                        .page(0, MAX_PAGE),
+                )
+                .await?;
+            let page_len = idle.len();
+            let mut progressed = false;
+            for room in idle {
+                match self
+                    .close_room(room.id, ClosedBy::IdleTimeout, Some(cutoff))
+                    .await
+                {
+                    Ok(room) if room.status == RoomStatus::Closed => {
+                        progressed = true;
+                        closed.push(room);
+                    }
+                    // Written to since it was listed, or closed by someone else: not idle any more.
+                    Ok(_) | Err(Error::RoomClosed(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if page_len < MAX_PAGE || !progressed {
+                return Ok(closed);
+            }
+        }
+    }
+
+    /// The visitor rates a closed room, once.
+    pub async fn rate(&self, id: RoomId, score: u8) -> Result<Room> {
+        let rating = Rating::new(score)?;
+        let (room, message) = self.inner.store.rate_room(id, rating, self.now()).await?;
+        self.publish_transition(&room, &message).await;
+        Ok(room)
+    }
+
+    // ----- bot rules -----
+
+    /// Every rule and the rule version.
+    pub async fn rules(&self) -> Result<RuleSet> {
+        self.inner.store.rules().await
+    }
+
+    /// Validates and stores a rule; the next visitor message uses it.
+    pub async fn create_rule(&self, rule: NewRule) -> Result<BotRule> {
+        self.inner.store.create_rule(rule.validated()?).await
+    }
+
+    /// Validates and replaces a rule's content.
+    pub async fn update_rule(&self, id: RuleId, rule: NewRule) -> Result<BotRule> {
+        self.inner.store.update_rule(id, rule.validated()?).await
+    }
+
+    /// Turns a rule on or off.
+    pub async fn set_rule_active(&self, id: RuleId, active: bool) -> Result<BotRule> {
+        let rule = self
+            .rules()
+            .await?
+            .rules
+            .into_iter()
+            .find(|r| r.id == id)
+            .ok_or_else(|| Error::NotFound {
+                kind: "rule",
+                id: id.to_string(),
+            })?;
+        self.inner
+            .store
+            .update_rule(id, NewRule::from(rule).active(active))
+            .await
+    }
+
+    /// Deletes a rule.
+    pub async fn delete_rule(&self, id: RuleId) -> Result<()> {
+        self.inner.store.delete_rule(id).await
+    }
+
+    /// Replaces every rule. All rules are validated first: one bad rule changes nothing, and the error
+    /// names its position.
+    pub async fn replace_rules(&self, rules: Vec<NewRule>) -> Result<RuleSet> {
+        let rules = validate_rules(rules)?;
+        self.inner.store.replace_rules(rules).await
+    }
+
+    /// Installs [`crate::default_rules`] if the store has never had rules (version 0). Returns whether
+    /// it did; a store whose rules were all deleted on purpose stays empty.
+    pub async fn seed_default_rules(&self) -> Result<bool> {
+        if self.inner.store.rules_version().await? != 0 {
+            return Ok(false);
+        }
+        self.replace_rules(crate::default_rules()).await?;
+        Ok(true)
+    }
+
+    /// What the bot would answer to `text` with the current rules, without storing anything: the
+    /// rule editor's "try a message".
+    pub async fn explain(&self, text: &str) -> Result<Option<Match>> {
+        Ok(self.current_matcher().await?.match_text(text))
+    }
+
+    /// What the bot would answer to `text` with a proposed rule set, before saving it.
+    pub fn explain_with(&self, rules: &[BotRule], text: &str) -> Result<Option<Match>> {
+        let set = RuleSet {
+            version: 0,
+            rules: rules.to_vec(),
+        };
+        Ok(self.inner.factory.build(&set)?.match_text(text))
+    }
+
+    /// The matcher for the store's current rules, rebuilt when the version moved (here or on another
+    /// instance sharing the store). Readers of the old matcher are never blocked.
+    async fn current_matcher(&self) -> Result<Arc<dyn BotMatcher>> {
+        let version = self.inner.store.rules_version().await?;
+        let loaded = self.inner.matcher.load();
+        if let (Some(loaded_version), Some(matcher)) = (loaded.version, &loaded.matcher) {
+            if loaded_version == version {
+                return Ok(matcher.clone());
+            }
+        }
+        let set = self.inner.store.rules().await?;
+        let matcher = self.inner.factory.build(&set)?;
+        let fresh = Arc::new(LoadedMatcher {
+            version: Some(set.version),
+            matcher: Some(matcher.clone()),
+        });
+        // Versions only grow: never replace a newer matcher with one a slower rebuild produced.
+        self.inner.matcher.rcu(|current| match current.version {
+            Some(current_version) if current_version > set.version => current.clone(),
+            _ => fresh.clone(),
+        });
+        Ok(matcher)
+    }
+
+    // ----- agents -----
+
+    /// Validates and creates an agent account.
+    pub async fn create_agent(&self, agent: NewAgent) -> Result<Agent> {
+        self.inner
+            .store
+            .create_agent(agent.validated()?, self.now())
+            .await
+    }
+
+    /// Validates and replaces an agent account's fields.
+    pub async fn update_agent(&self, id: AgentId, agent: NewAgent) -> Result<Agent> {
+        self.inner.store.update_agent(id, agent.validated()?).await
+    }
+
+    // ----- analytics -----
+
+    /// The analytics figures for rooms created in `window`.
+    pub async fn analytics(&self, window: AnalyticsWindow) -> Result<Analytics> {
+        let counts = self.inner.store.analytics(&window).await?;
+        Ok(Analytics::from_counts(window, counts))
+    }
+
+    // ----- publishing -----
+
+    async fn publish(&self, topic: Topic, event: Event) {
+        if let Err(error) = self.inner.fanout.publish(topic, event).await {
+            // The store has the event; subscribers notice the gap by seq and resync.
+            tracing::warn!(%error, ?topic, "publishing a chat event failed");
+        }
+    }
+
+    async fn publish_message(&self, message: &Message, status: RoomStatus) {
+        let event = Event::Message {
+            message: message.clone(),
+        };
+        if matches!(status, RoomStatus::WaitingForAgent | RoomStatus::WithAgent) {
+            self.publish(Topic::Agents, event.clone()).await;
+        }
+        self.publish(Topic::Room(message.room_id), event).await;
+    }
+
+    async fn publish_transition(&self, room: &Room, message: &Message) {
+        self.publish(
+            Topic::Room(room.id),
+            Event::Message {
+                message: message.clone(),
+            },
+        )
+        .await;
+        self.publish(Topic::Room(room.id), Event::RoomChanged { room: room.clone() })
+            .await;
+        self.publish(Topic::Agents, Event::RoomChanged { room: room.clone() })
+            .await;
+    }
+}
+
+/// Validates every rule, naming the first bad one by position.
+fn validate_rules(rules: Vec<NewRule>) -> Result<Vec<NewRule>> {
+    rules
+        .into_iter()
+        .enumerate()
+        .map(|(index, rule)| {
+            rule.validated().map_err(|e| match e {
+                Error::InvalidRule { reason } => Error::InvalidRule {
+                    reason: format!("rule #{}: {reason}", index + 1),
+                },
+                other => other,
+            })
+        })
+        .collect()
+}
