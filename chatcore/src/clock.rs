@@ -43,7 +43,11 @@ impl Timestamp {
 
     /// Midnight UTC starting `date`.
     pub fn start_of(date: NaiveDate) -> Self {
-        Timestamp(date.and_time(chrono::NaiveTime::MIN).and_utc().timestamp_millis())
+        Timestamp(
+            date.and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                .timestamp_millis(),
+        )
     }
 
     /// This instant plus `duration` (saturating).

@@ -6,6 +6,7 @@
 //! ([`crate::RoomFeed`] does that for you).
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -61,8 +62,9 @@ impl Event {
 /// What a subscriber receives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Delivery {
-    /// The next event of the topic.
-    Event(Event),
+    /// The next event of the topic, shared between subscribers (an `Arc`, so fanning out to many
+    /// subscribers copies no text).
+    Event(Arc<Event>),
     /// Events were lost (the subscriber was too slow, or the backend reconnected): resync from the
     /// store. `missed` is how many were dropped when known, 0 when unknown.
     Lagged {
@@ -74,7 +76,7 @@ pub enum Delivery {
 /// Publish/subscribe for live events, per room and for the agents' feed.
 ///
 /// Object-safe and `Send + Sync + 'static` so it is chosen at runtime as `Arc<dyn Fanout>`.
-/// Contract (checked by [`crate::testing`]):
+/// Contract (checked by `chatcore::testing`):
 /// - events published to a topic by one publisher arrive at each subscriber in publish order;
 /// - a subscriber receives only events published after its `subscribe` returned;
 /// - a subscriber never silently misses an event: a loss shows as [`Delivery::Lagged`] before the

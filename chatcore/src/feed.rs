@@ -3,9 +3,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::{
-    Delivery, Event, Fanout, MessageStore, Result, RoomId, Subscription, Topic, MAX_PAGE,
-};
+use crate::{Delivery, Event, Fanout, MessageStore, Result, RoomId, Subscription, Topic, MAX_PAGE};
 
 /// A room's events from a resume point on: every message exactly once, in seq order, with no gap;
 /// room changes and typing notices as they come.
@@ -81,11 +79,19 @@ impl RoomFeed {
             let Some(delivery) = self.subscription.recv().await else {
                 return Ok(None);
             };
-            match delivery {
-                Delivery::Event(Event::Message { message }) if message.room_id == self.room => {
+            let event = match delivery {
+                Delivery::Event(event) if event.room_id() == self.room => event,
+                Delivery::Event(_) => continue,
+                Delivery::Lagged { .. } => {
+                    self.resync = Resync::MessagesAndRoom;
+                    continue;
+                }
+            };
+            match &*event {
+                Event::Message { message } => {
                     if message.seq == self.next_seq {
                         self.next_seq += 1;
-                        return Ok(Some(Event::Message { message }));
+                        return Ok(Some(Arc::unwrap_or_clone(event)));
                     }
                     if message.seq > self.next_seq {
                         // Something before it was not delivered (yet): the store has it.
@@ -93,9 +99,7 @@ impl RoomFeed {
                     }
                     // Older than what we handed out: a duplicate, skip it.
                 }
-                Delivery::Event(event) if event.room_id() == self.room => return Ok(Some(event)),
-                Delivery::Event(_) => {}
-                Delivery::Lagged { .. } => self.resync = Resync::MessagesAndRoom,
+                _ => return Ok(Some(Arc::unwrap_or_clone(event))),
             }
         }
     }
@@ -120,4 +124,3 @@ impl RoomFeed {
         }
     }
 }
-

@@ -60,7 +60,7 @@
 //!
 //! ## Features
 //! - `testing`: the public conformance suite, `chatcore::testing`, and its macros
-//!   [`store_conformance_tests!`] and [`fanout_conformance_tests!`].
+//!   `store_conformance_tests!` and `fanout_conformance_tests!`.
 
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -94,3 +94,8 @@ pub use types::{
     MatchExplanation, Message, NewAgent, NewMessage, NewRule, Participant, Rating, Room, RoomId,
     RoomStatus, RuleId, RuleSet, Sender, SystemEvent,
 };
+
+/// The README's snippet, compiled and run as a doctest so it never goes stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

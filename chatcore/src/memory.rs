@@ -61,13 +61,17 @@ impl MemoryStore {
     fn state(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave half-applied changes: every operation checks
         // before it mutates. So a poisoned lock is still consistent.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
 impl State {
     fn room(&mut self, id: RoomId) -> Result<&mut RoomEntry> {
-        self.rooms.get_mut(&id).ok_or_else(|| Error::room_not_found(id))
+        self.rooms
+            .get_mut(&id)
+            .ok_or_else(|| Error::room_not_found(id))
     }
 
     fn rule_set(&self) -> RuleSet {
@@ -120,7 +124,9 @@ impl MessageStore for MemoryStore {
             });
         }
         if room.last_seq != 0 {
-            return Err(Error::InvalidRequest("a new room has no messages yet".into()));
+            return Err(Error::InvalidRequest(
+                "a new room has no messages yet".into(),
+            ));
         }
         // The entry is not in the map yet, so a failing message leaves the store untouched.
         let mut entry = RoomEntry {
@@ -184,7 +190,12 @@ impl MessageStore for MemoryStore {
         Ok((entry.room.clone(), message))
     }
 
-    async fn rate_room(&self, id: RoomId, rating: Rating, at: Timestamp) -> Result<(Room, Message)> {
+    async fn rate_room(
+        &self,
+        id: RoomId,
+        rating: Rating,
+        at: Timestamp,
+    ) -> Result<(Room, Message)> {
         let mut state = self.state();
         let entry = state.room(id)?;
         let mut room = entry.room.clone();
@@ -327,7 +338,10 @@ impl MessageStore for MemoryStore {
                 key: agent.username,
             });
         }
-        let slot = state.agents.get_mut(&id).ok_or_else(|| agent_not_found(id))?;
+        let slot = state
+            .agents
+            .get_mut(&id)
+            .ok_or_else(|| agent_not_found(id))?;
         *slot = agent.into_agent(id, slot.created_at);
         Ok(slot.clone())
     }
@@ -394,7 +408,10 @@ impl Fanout for MemoryFanout {
     async fn publish(&self, topic: Topic, event: Event) -> Result<()> {
         let mut topics = self.topics();
         if let Some(sender) = topics.get(&topic) {
-            if sender.send(Delivery::Event(event)).is_err() {
+            if sender
+                .send(Delivery::Event(std::sync::Arc::new(event)))
+                .is_err()
+            {
                 // Every subscriber is gone.
                 topics.remove(&topic);
             }

@@ -32,7 +32,8 @@ availability, our contact details and problems with a rental. Ask me anything, o
 human\" at any time.";
 
 /// The reply when no rule matches.
-pub const DEFAULT_FALLBACK: &str = "Sorry, I didn't quite get that. You can ask me about bookings, \
+pub const DEFAULT_FALLBACK: &str =
+    "Sorry, I didn't quite get that. You can ask me about bookings, \
 prices, availability, contact details or a problem with your rental, or ask for a human agent.";
 
 fn rule(intent: &str, priority: i32, keywords: &[&str], response: &str) -> NewRule {

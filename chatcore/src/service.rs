@@ -113,7 +113,11 @@ fn is_disallowed_char(c: char) -> bool {
 
 fn validate_client_id(client_id: Option<&str>) -> Result<()> {
     match client_id {
-        Some(id) if id.is_empty() || id.len() > MAX_CLIENT_ID_BYTES || id.chars().any(char::is_control) => {
+        Some(id)
+            if id.is_empty()
+                || id.len() > MAX_CLIENT_ID_BYTES
+                || id.chars().any(char::is_control) =>
+        {
             Err(Error::InvalidRequest(format!(
                 "client_id must be 1-{MAX_CLIENT_ID_BYTES} bytes without control characters"
             )))
@@ -356,7 +360,10 @@ impl ChatService {
         language: Option<String>,
         context: BTreeMap<String, String>,
     ) -> Result<Room> {
-        self.inner.store.set_room_context(id, language, context).await
+        self.inner
+            .store
+            .set_room_context(id, language, context)
+            .await
     }
 
     // ----- the conversation -----
@@ -466,7 +473,11 @@ impl ChatService {
         let recent = self
             .inner
             .store
-            .messages_after(room.id, room.last_seq.saturating_sub(window), window as usize)
+            .messages_after(
+                room.id,
+                room.last_seq.saturating_sub(window),
+                window as usize,
+            )
             .await?;
         let streak = recent
             .iter()
@@ -575,7 +586,13 @@ impl ChatService {
     pub async fn typing(&self, id: RoomId, sender: Sender) -> Result<()> {
         self.inner
             .fanout
-            .publish(Topic::Room(id), Event::Typing { room_id: id, sender })
+            .publish(
+                Topic::Room(id),
+                Event::Typing {
+                    room_id: id,
+                    sender,
+                },
+            )
             .await
     }
 
@@ -590,7 +607,12 @@ impl ChatService {
 
     /// Closes the room if it is still open (and, for the idle sweep, still idle), retrying when its
     /// status moves underneath.
-    async fn close_room(&self, id: RoomId, by: ClosedBy, idle_before: Option<crate::Timestamp>) -> Result<Room> {
+    async fn close_room(
+        &self,
+        id: RoomId,
+        by: ClosedBy,
+        idle_before: Option<crate::Timestamp>,
+    ) -> Result<Room> {
         // Each retry means the status moved forward; there are only three open statuses.
         for _ in 0..RoomStatus::ALL.len() {
             let room = self.inner.store.get_room(id).await?;
@@ -809,8 +831,11 @@ impl ChatService {
             },
         )
         .await;
-        self.publish(Topic::Room(room.id), Event::RoomChanged { room: room.clone() })
-            .await;
+        self.publish(
+            Topic::Room(room.id),
+            Event::RoomChanged { room: room.clone() },
+        )
+        .await;
         self.publish(Topic::Agents, Event::RoomChanged { room: room.clone() })
             .await;
     }

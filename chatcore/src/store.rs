@@ -4,7 +4,7 @@
 //! (is this move legal, which seq comes next, which fields a transition stamps) are made by the plain
 //! functions in this module ([`Transition::apply`], [`apply_append`], [`apply_rating`]), so every
 //! backend that can read-modify-write a room inside one transaction shares one implementation of them.
-//! The contract of each method is spelled out below and checked by [`crate::testing`].
+//! The contract of each method is spelled out below and checked by `chatcore::testing`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -38,8 +38,11 @@ pub trait MessageStore: Send + Sync + fmt::Debug + 'static {
     /// from the messages. Returns the stored room and messages.
     ///
     /// [`Error::AlreadyExists`] when a room with that id exists.
-    async fn create_room(&self, room: Room, opening: Vec<NewMessage>)
-        -> Result<(Room, Vec<Message>)>;
+    async fn create_room(
+        &self,
+        room: Room,
+        opening: Vec<NewMessage>,
+    ) -> Result<(Room, Vec<Message>)>;
 
     /// The room, or [`Error::NotFound`].
     async fn get_room(&self, id: RoomId) -> Result<Room>;
@@ -85,8 +88,12 @@ pub trait MessageStore: Send + Sync + fmt::Debug + 'static {
 
     /// Up to `limit` (at most [`MAX_PAGE`]) messages of the room with `seq > after_seq`, ascending by
     /// seq. [`Error::NotFound`] for an unknown room.
-    async fn messages_after(&self, room: RoomId, after_seq: u64, limit: usize)
-        -> Result<Vec<Message>>;
+    async fn messages_after(
+        &self,
+        room: RoomId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<Message>>;
 
     // ----- bot rules -----
 
@@ -208,7 +215,11 @@ pub fn apply_rating(room: &mut Room, rating: Rating, at: Timestamp) -> Result<Ne
     room.rating = Some(rating);
     room.last_seq += 1;
     room.updated_at = room.updated_at.max(at);
-    Ok(NewMessage::system(room.id, SystemEvent::Rated { rating }, at))
+    Ok(NewMessage::system(
+        room.id,
+        SystemEvent::Rated { rating },
+        at,
+    ))
 }
 
 /// A compare-and-set status change and the system event that records it.
@@ -278,7 +289,8 @@ impl Transition {
     /// - Sets `status`, `updated_at`, `last_seq`; `escalated_at` on escalation; `agent` and
     ///   `accepted_at` on accept; `closed_at` and `closed_by` on close.
     pub fn apply(&self, room: &mut Room) -> Result<NewMessage> {
-        if !self.from.can_become(self.to) || (self.to == RoomStatus::WithAgent && self.agent.is_none())
+        if !self.from.can_become(self.to)
+            || (self.to == RoomStatus::WithAgent && self.agent.is_none())
         {
             return Err(Error::InvalidTransition {
                 from: self.from,

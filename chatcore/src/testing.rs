@@ -1,10 +1,10 @@
-//! The conformance suite: the contract of [`MessageStore`] and [`Fanout`] as executable checks.
+//! The conformance suite: the contract of [`MessageStore`](crate::MessageStore) and [`Fanout`](crate::Fanout) as executable checks.
 //!
 //! Every backend — the ones in this workspace and yours — runs the same checks. They are plain async
 //! functions over a shared `Arc<dyn MessageStore>` ([`store`]) and a `&dyn Fanout` ([`fanout`]) that
 //! panic with a message on a violation, plus two macros that turn them into one `#[test]` per check:
 //!
-//! ```ignore
+//! ```text
 //! // tests/conformance.rs of a backend crate (dev-dependency: chatcore with feature "testing")
 //! chatcore::store_conformance_tests!(async { my_backend::MyStore::connect_for_tests().await });
 //! chatcore::fanout_conformance_tests!(async { my_backend::MyFanout::connect_for_tests().await });
@@ -199,8 +199,10 @@ macro_rules! __conformance_run_all {
 /// check, inside a module `store_conformance`. The argument is a future (usually an `async` block)
 /// resolving to a fresh store; it runs once per check.
 ///
-/// ```ignore
+/// ```
+/// // In tests/conformance.rs; no `use` and no tokio needed.
 /// chatcore::store_conformance_tests!(async { chatcore::MemoryStore::new() });
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! store_conformance_tests {
@@ -216,8 +218,9 @@ macro_rules! store_conformance_tests {
 /// Expands the whole [`Fanout`](crate::Fanout) conformance suite into one `#[test]` per check, inside a
 /// module `fanout_conformance`. The argument is a future resolving to a fresh fanout.
 ///
-/// ```ignore
+/// ```
 /// chatcore::fanout_conformance_tests!(async { chatcore::MemoryFanout::new() });
+/// # fn main() {}
 /// ```
 #[macro_export]
 macro_rules! fanout_conformance_tests {

@@ -515,14 +515,13 @@ impl SystemEvent {
         match self {
             SystemEvent::EscalationRequested { reason } => match reason {
                 EscalationReason::Requested => {
-                    "You asked for a human agent. Please wait, an agent will join shortly.".into()
+                    "The visitor asked for a human agent; the chat is waiting for one.".into()
                 }
                 EscalationReason::EscalationIntent => {
-                    "Transferring you to a human agent. Please wait, an agent will join shortly."
-                        .into()
+                    "The chat was handed over to a human agent and is waiting for one.".into()
                 }
                 EscalationReason::RepeatedFallback => {
-                    "I could not answer that, so I am transferring you to a human agent.".into()
+                    "The bot could not help, so the chat was handed over to a human agent.".into()
                 }
             },
             SystemEvent::AgentJoined { agent } => format!("Agent {agent} joined the chat."),
@@ -889,7 +888,8 @@ impl NewAgent {
         if self.display_name.is_empty() {
             self.display_name = self.username.clone();
         }
-        if self.display_name.chars().count() > 100 || self.display_name.chars().any(char::is_control)
+        if self.display_name.chars().count() > 100
+            || self.display_name.chars().any(char::is_control)
         {
             return invalid("display name must be at most 100 printable characters".into());
         }

@@ -13,12 +13,21 @@ async fn small_buffer_signals_lag() {
     let room = RoomId::random();
     let mut subscription = fanout.subscribe(Topic::Room(room)).await.unwrap();
     for _ in 0..10 {
-        let typing = Event::Typing { room_id: room, sender: chatcore::Sender::Visitor };
+        let typing = Event::Typing {
+            room_id: room,
+            sender: chatcore::Sender::Visitor,
+        };
         fanout.publish(Topic::Room(room), typing).await.unwrap();
     }
-    assert_eq!(subscription.recv().await, Some(Delivery::Lagged { missed: 6 }));
+    assert_eq!(
+        subscription.recv().await,
+        Some(Delivery::Lagged { missed: 6 })
+    );
     for _ in 0..4 {
-        assert!(matches!(subscription.recv().await, Some(Delivery::Event(_))));
+        assert!(matches!(
+            subscription.recv().await,
+            Some(Delivery::Event(_))
+        ));
     }
     assert!(subscription.try_recv().is_none());
     // And the generic check holds with lag actually happening.
@@ -32,7 +41,10 @@ async fn topics_are_dropped_with_their_last_subscriber() {
     let subscription = fanout.subscribe(Topic::Room(room)).await.unwrap();
     assert_eq!(fanout.topic_count(), 1);
     drop(subscription);
-    let typing = Event::Typing { room_id: room, sender: chatcore::Sender::Visitor };
+    let typing = Event::Typing {
+        room_id: room,
+        sender: chatcore::Sender::Visitor,
+    };
     fanout.publish(Topic::Room(room), typing).await.unwrap();
     assert_eq!(fanout.topic_count(), 0);
 }

@@ -181,7 +181,11 @@ impl fmt::Debug for KeywordMatcher {
             .field("patterns", &self.inner.owners.len())
             .field(
                 "heap_bytes",
-                &self.inner.automaton.as_ref().map_or(0, AhoCorasick::memory_usage),
+                &self
+                    .inner
+                    .automaton
+                    .as_ref()
+                    .map_or(0, AhoCorasick::memory_usage),
             )
             .finish()
     }
@@ -275,22 +279,29 @@ impl KeywordMatcher {
         let mut best_per_rule: std::collections::HashMap<usize, (Rank, usize, usize, usize)> =
             std::collections::HashMap::new();
         self.for_each_match(&normalized, |rank, owner, start, end| {
-            let entry = best_per_rule
-                .entry(owner.rule)
-                .or_insert((rank, owner.keyword, start, end));
+            let entry =
+                best_per_rule
+                    .entry(owner.rule)
+                    .or_insert((rank, owner.keyword, start, end));
             if rank > entry.0 {
                 *entry = (rank, owner.keyword, start, end);
             }
         });
         let mut found: Vec<_> = best_per_rule.into_iter().collect();
-        found.sort_by(|a, b| b.1 .0.cmp(&a.1 .0));
+        found.sort_by_key(|(_, (rank, ..))| std::cmp::Reverse(*rank));
         found
             .into_iter()
-            .map(|(rule, (_, keyword, start, end))| self.build_match(&normalized, rule, keyword, start, end))
+            .map(|(rule, (_, keyword, start, end))| {
+                self.build_match(&normalized, rule, keyword, start, end)
+            })
             .collect()
     }
 
-    fn for_each_match(&self, normalized: &Normalized, mut visit: impl FnMut(Rank, PatternOwner, usize, usize)) {
+    fn for_each_match(
+        &self,
+        normalized: &Normalized,
+        mut visit: impl FnMut(Rank, PatternOwner, usize, usize),
+    ) {
         let Some(automaton) = &self.inner.automaton else {
             return;
         };

@@ -21,7 +21,8 @@ pub async fn run_all(fanout: &dyn Fanout) {
 /// A message event for `room` with this seq.
 fn numbered(room: RoomId, seq: u64) -> Event {
     Event::Message {
-        message: NewMessage::new(room, Sender::Visitor, format!("#{seq}"), at(seq as i64)).into_message(seq),
+        message: NewMessage::new(room, Sender::Visitor, format!("#{seq}"), at(seq as i64))
+            .into_message(seq),
     }
 }
 
@@ -42,7 +43,7 @@ async fn next(subscription: &mut Subscription, what: &str) -> Delivery {
 
 async fn next_event(subscription: &mut Subscription, what: &str) -> Event {
     match next(subscription, what).await {
-        Delivery::Event(event) => event,
+        Delivery::Event(event) => std::sync::Arc::unwrap_or_clone(event),
         Delivery::Lagged { missed } => panic!("{what}: unexpected lag ({missed} missed)"),
     }
 }
@@ -83,7 +84,11 @@ pub async fn fanout_topics_are_isolated(fanout: &dyn Fanout) {
     publish(fanout, Topic::Room(b), numbered(b, 1)).await;
     publish(fanout, Topic::Agents, numbered(b, 2)).await;
     publish(fanout, Topic::Room(a), numbered(a, 3)).await;
-    assert_eq!(seq_of(&next_event(&mut sub_a, "room A").await), 3, "room A sees only its own event");
+    assert_eq!(
+        seq_of(&next_event(&mut sub_a, "room A").await),
+        3,
+        "room A sees only its own event"
+    );
     assert_eq!(seq_of(&next_event(&mut sub_b, "room B").await), 1);
     assert_eq!(seq_of(&next_event(&mut agents, "agents' feed").await), 2);
     // Nothing else is pending anywhere: markers published now are the next deliveries.
@@ -107,7 +112,11 @@ pub async fn fanout_delivers_only_after_subscribe(fanout: &dyn Fanout) {
     assert_eq!(seq_of(&next_event(&mut witness, "witness").await), 2);
     let mut late = subscribe(fanout, Topic::Room(room)).await;
     publish(fanout, Topic::Room(room), numbered(room, 3)).await;
-    assert_eq!(seq_of(&next_event(&mut late, "late subscriber").await), 3, "only events after subscribe");
+    assert_eq!(
+        seq_of(&next_event(&mut late, "late subscriber").await),
+        3,
+        "only events after subscribe"
+    );
 }
 
 /// Every subscriber of a topic gets every event, in order.
@@ -173,7 +182,8 @@ pub async fn fanout_publish_without_subscribers_succeeds(fanout: &dyn Fanout) {
 pub async fn fanout_events_round_trip(fanout: &dyn Fanout) {
     let room_id = RoomId::random();
     let mut subscription = subscribe(fanout, Topic::Room(room_id)).await;
-    let mut room = Room::new(room_id, Participant::Customer("kunde-ü".into()), at(1)).with_language("de");
+    let mut room =
+        Room::new(room_id, Participant::Customer("kunde-ü".into()), at(1)).with_language("de");
     room.context.insert("vehicle_class".into(), "suv".into());
     room.agent = Some(AgentId(3));
     let explained = NewMessage::new(room_id, Sender::Bot, "Unser SUV kostet 69 € 🚙", at(2))
@@ -188,7 +198,9 @@ pub async fn fanout_events_round_trip(fanout: &dyn Fanout) {
         .into_message(7);
     let system: Message = NewMessage::system(
         room_id,
-        crate::SystemEvent::EscalationRequested { reason: EscalationReason::RepeatedFallback },
+        crate::SystemEvent::EscalationRequested {
+            reason: EscalationReason::RepeatedFallback,
+        },
         at(3),
     )
     .into_message(8);
@@ -196,8 +208,14 @@ pub async fn fanout_events_round_trip(fanout: &dyn Fanout) {
         Event::Message { message: explained },
         Event::Message { message: system },
         Event::RoomChanged { room },
-        Event::Typing { room_id, sender: Sender::Agent(AgentId(3)) },
-        Event::Typing { room_id, sender: Sender::Visitor },
+        Event::Typing {
+            room_id,
+            sender: Sender::Agent(AgentId(3)),
+        },
+        Event::Typing {
+            room_id,
+            sender: Sender::Visitor,
+        },
     ];
     for event in &events {
         publish(fanout, Topic::Room(room_id), event.clone()).await;

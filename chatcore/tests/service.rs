@@ -1,0 +1,659 @@
+//! The chat flow through `ChatService` on the in-memory backends, with a manual clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatcore::{
+    AgentRole, AnalyticsWindow, BotExplanation, ChatConfig, ChatService, ClosedBy, Delivery, Error,
+    EscalationReason, Event, Intent, ManualClock, MemoryFanout, MemoryStore, Message, NewAgent,
+    NewRule, OpenRoom, RoomStatus, Sender, SystemEvent, Timestamp,
+};
+
+const START: Timestamp = Timestamp(1_893_456_000_000);
+
+struct Harness {
+    chat: ChatService,
+    clock: ManualClock,
+}
+
+async fn harness_with(config: ChatConfig, fanout: MemoryFanout) -> Harness {
+    let clock = ManualClock::new(START);
+    let chat = ChatService::builder(Arc::new(MemoryStore::new()), Arc::new(fanout))
+        .clock(Arc::new(clock.clone()))
+        .config(config)
+        .build();
+    assert!(chat.seed_default_rules().await.unwrap());
+    Harness { chat, clock }
+}
+
+async fn harness() -> Harness {
+    harness_with(ChatConfig::default(), MemoryFanout::new()).await
+}
+
+fn intent_of(message: &Message) -> Option<&str> {
+    match &message.explanation {
+        Some(BotExplanation::Matched(why)) => Some(why.intent.as_str()),
+        _ => None,
+    }
+}
+
+async fn staff(chat: &ChatService, name: &str) -> chatcore::Agent {
+    chat.create_agent(NewAgent::new(name, name, AgentRole::Staff, "hash"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn welcome_is_posted_once_and_seqs_follow() {
+    let h = harness().await;
+    let (room, opening) = h
+        .chat
+        .open_room(OpenRoom::anonymous().language("en"))
+        .await
+        .unwrap();
+    assert_eq!(opening.len(), 1);
+    assert_eq!(opening[0].explanation, Some(BotExplanation::Welcome));
+    assert_eq!(opening[0].text, h.chat.config().welcome);
+    assert_eq!(
+        (room.status, room.last_seq, room.language.as_deref()),
+        (RoomStatus::Bot, 1, Some("en"))
+    );
+    let turn = h
+        .chat
+        .post_visitor_message(room.id, "Hello", Some("c1"))
+        .await
+        .unwrap();
+    assert_eq!(turn.message.seq, 2);
+    assert_eq!(turn.message.client_id.as_deref(), Some("c1"));
+    let reply = turn.bot_reply.unwrap();
+    assert_eq!(
+        (reply.seq, reply.sender, intent_of(&reply)),
+        (3, Sender::Bot, Some("greeting"))
+    );
+    let history = h.chat.history(room.id, 0, 100).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .filter(|m| m.explanation == Some(BotExplanation::Welcome))
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn bad_text_is_rejected_and_nothing_is_stored() {
+    let h = harness().await;
+    let (room, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    let limit = "é".repeat(1000);
+    let over = "é".repeat(1001);
+    let cases: Vec<(&str, &str)> = vec![
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        (&over, "too_long"),
+        ("nul\u{0}byte", "invalid_text"),
+        ("bell\u{7}", "invalid_text"),
+        ("escape \u{1b}[31m red", "invalid_text"),
+        ("rtl \u{202E}txt.exe", "invalid_text"),
+        ("isolate \u{2066}x\u{2069}", "invalid_text"),
+    ];
+    for (text, code) in cases {
+        let err = h
+            .chat
+            .post_visitor_message(room.id, text, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), code, "{text:?}: {err}");
+    }
+    let err = h
+        .chat
+        .post_visitor_message(room.id, "ok", Some(&"x".repeat(65)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_request");
+    assert_eq!(
+        h.chat.room(room.id).await.unwrap().last_seq,
+        1,
+        "nothing stored"
+    );
+    // Exactly at the limit (in characters, not bytes) is fine, as are tabs and newlines.
+    h.chat
+        .post_visitor_message(room.id, &limit, None)
+        .await
+        .unwrap();
+    h.chat
+        .post_visitor_message(room.id, "two\nlines\tand a tab", None)
+        .await
+        .unwrap();
+    let err = h
+        .chat
+        .post_visitor_message(chatcore::RoomId::random(), "hi", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { .. }));
+}
+
+#[tokio::test]
+async fn escalation_intent_hands_over_and_the_bot_goes_silent() {
+    let h = harness().await;
+    let (room, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    let turn = h
+        .chat
+        .post_visitor_message(room.id, "Can I talk to a real person?", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        intent_of(turn.bot_reply.as_ref().unwrap()),
+        Some("escalation")
+    );
+    let escalation = turn.escalation.unwrap();
+    assert_eq!(
+        escalation.event,
+        Some(SystemEvent::EscalationRequested {
+            reason: EscalationReason::EscalationIntent
+        })
+    );
+    assert_eq!(turn.room.status, RoomStatus::WaitingForAgent);
+    assert_eq!(h.chat.queue_position(room.id).await.unwrap(), Some(1));
+    let silent = h
+        .chat
+        .post_visitor_message(room.id, "hello? how much is a car?", None)
+        .await
+        .unwrap();
+    assert!(silent.bot_reply.is_none() && silent.escalation.is_none());
+    // Asking again while waiting changes nothing.
+    let again = h.chat.request_escalation(room.id).await.unwrap();
+    assert_eq!(
+        (again.status, again.last_seq),
+        (RoomStatus::WaitingForAgent, silent.room.last_seq)
+    );
+}
+
+#[tokio::test]
+async fn explicit_request_escalates_without_a_bot_reply() {
+    let h = harness().await;
+    let (room, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    let room = h.chat.request_escalation(room.id).await.unwrap();
+    assert_eq!(room.status, RoomStatus::WaitingForAgent);
+    let history = h.chat.history(room.id, 0, 10).await.unwrap();
+    assert_eq!(
+        history.last().unwrap().event,
+        Some(SystemEvent::EscalationRequested {
+            reason: EscalationReason::Requested
+        })
+    );
+}
+
+#[tokio::test]
+async fn consecutive_fallbacks_escalate_but_interrupted_streaks_do_not() {
+    let h = harness().await;
+    let (room, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    let first = h
+        .chat
+        .post_visitor_message(room.id, "qwerty", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.bot_reply.unwrap().explanation,
+        Some(BotExplanation::Fallback)
+    );
+    assert!(first.escalation.is_none(), "one fallback is not enough");
+    let matched = h
+        .chat
+        .post_visitor_message(room.id, "what does it cost", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        intent_of(matched.bot_reply.as_ref().unwrap()),
+        Some("pricing")
+    );
+    let second = h
+        .chat
+        .post_visitor_message(room.id, "asdf", None)
+        .await
+        .unwrap();
+    assert!(
+        second.escalation.is_none(),
+        "the streak restarted after a match"
+    );
+    let third = h
+        .chat
+        .post_visitor_message(room.id, "zxcv", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        third.bot_reply.unwrap().explanation,
+        Some(BotExplanation::Fallback)
+    );
+    assert_eq!(
+        third.escalation.unwrap().event,
+        Some(SystemEvent::EscalationRequested {
+            reason: EscalationReason::RepeatedFallback
+        })
+    );
+    assert_eq!(third.room.status, RoomStatus::WaitingForAgent);
+}
+
+#[tokio::test]
+async fn many_messages_never_escalate_by_count_alone() {
+    let h = harness().await;
+    let (room, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    for _ in 0..30 {
+        let turn = h
+            .chat
+            .post_visitor_message(room.id, "how much is an SUV", None)
+            .await
+            .unwrap();
+        assert_eq!(turn.room.status, RoomStatus::Bot);
+    }
+}
+
+#[tokio::test]
+async fn fallback_escalation_can_be_switched_off() {
+    let h = harness_with(
+        ChatConfig::default().fallbacks_before_escalation(0),
+        MemoryFanout::new(),
+    )
+    .await;
+    let (room, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    for _ in 0..5 {
+        let turn = h
+            .chat
+            .post_visitor_message(room.id, "qwerty", None)
+            .await
+            .unwrap();
+        assert_eq!(turn.room.status, RoomStatus::Bot);
+    }
+}
+
+#[tokio::test]
+async fn agent_flow_accept_reply_close_rate() {
+    let h = harness().await;
+    let (room, _) = h
+        .chat
+        .open_room(OpenRoom::customer("cust-9"))
+        .await
+        .unwrap();
+    let ana = staff(&h.chat, "ana").await;
+    let err = h.chat.accept(room.id, ana.id).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                actual: RoomStatus::Bot,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let err = h
+        .chat
+        .post_agent_message(room.id, ana.id, "hi", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
+
+    h.chat.request_escalation(room.id).await.unwrap();
+    h.clock.advance(Duration::from_secs(30));
+    let accepted = h.chat.accept(room.id, ana.id).await.unwrap();
+    assert_eq!(
+        (accepted.status, accepted.agent),
+        (RoomStatus::WithAgent, Some(ana.id))
+    );
+    h.clock.advance(Duration::from_secs(15));
+    let reply = h
+        .chat
+        .post_agent_message(room.id, ana.id, "Hi, Ana here.", Some("a1"))
+        .await
+        .unwrap();
+    assert_eq!(reply.message.sender, Sender::Agent(ana.id));
+    let resent = h
+        .chat
+        .post_agent_message(room.id, ana.id, "Hi, Ana here.", Some("a1"))
+        .await
+        .unwrap();
+    assert!(resent.duplicate);
+    let turn = h
+        .chat
+        .post_visitor_message(room.id, "great, how much is it?", None)
+        .await
+        .unwrap();
+    assert!(turn.bot_reply.is_none(), "no bot while the agent talks");
+
+    let bob = staff(&h.chat, "bob").await;
+    let err = h
+        .chat
+        .post_agent_message(room.id, bob.id, "me too", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden(_)));
+
+    let err = h.chat.rate(room.id, 5).await.unwrap_err();
+    assert!(matches!(err, Error::NotClosed(_)));
+    let closed = h
+        .chat
+        .close(room.id, ClosedBy::Agent(ana.id))
+        .await
+        .unwrap();
+    assert_eq!(closed.status, RoomStatus::Closed);
+    let err = h.chat.close(room.id, ClosedBy::Visitor).await.unwrap_err();
+    assert!(matches!(err, Error::RoomClosed(_)));
+    let err = h
+        .chat
+        .post_agent_message(room.id, ana.id, "bye", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RoomClosed(_)));
+    for bad in [0, 6, 255] {
+        let err = h.chat.rate(room.id, bad).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidRating { .. }), "{bad}");
+    }
+    let rated = h.chat.rate(room.id, 4).await.unwrap();
+    assert_eq!(rated.rating.map(|r| r.get()), Some(4));
+    assert!(matches!(
+        h.chat.rate(room.id, 5).await.unwrap_err(),
+        Error::AlreadyRated(_)
+    ));
+
+    let now = h.chat.now();
+    let figures = h
+        .chat
+        .analytics(AnalyticsWindow::last_days(now, 7))
+        .await
+        .unwrap();
+    assert_eq!(figures.total_sessions, 1);
+    assert_eq!(figures.closed_sessions, 1);
+    assert_eq!(figures.bot_resolution_rate, Some(0.0));
+    assert_eq!(figures.average_first_reply_secs, Some(45.0));
+    assert_eq!(figures.average_rating, Some(4.0));
+}
+
+#[tokio::test]
+async fn disabled_or_unknown_agents_cannot_act() {
+    let h = harness().await;
+    let (room, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    h.chat.request_escalation(room.id).await.unwrap();
+    let carl = staff(&h.chat, "carl").await;
+    h.chat
+        .update_agent(
+            carl.id,
+            NewAgent::new("carl", "Carl", AgentRole::Staff, "hash").active(false),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        h.chat.accept(room.id, carl.id).await.unwrap_err(),
+        Error::Forbidden(_)
+    ));
+    assert!(matches!(
+        h.chat
+            .close(room.id, ClosedBy::Agent(carl.id))
+            .await
+            .unwrap_err(),
+        Error::Forbidden(_)
+    ));
+    let err = h
+        .chat
+        .accept(room.id, chatcore::AgentId(999))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NotFound { kind: "agent", .. }));
+    assert_eq!(
+        h.chat.room(room.id).await.unwrap().status,
+        RoomStatus::WaitingForAgent
+    );
+    let err = h
+        .chat
+        .create_agent(NewAgent::new("bad name!", "x", AgentRole::Staff, "h"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidAgent { .. }));
+}
+
+#[tokio::test]
+async fn idle_rooms_are_closed_by_the_sweep() {
+    let h = harness().await;
+    let (idle, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    let (busy, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    let (waiting, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    h.chat.request_escalation(waiting.id).await.unwrap();
+    h.clock.advance(Duration::from_secs(3000));
+    h.chat
+        .post_visitor_message(busy.id, "still here", None)
+        .await
+        .unwrap();
+    h.clock.advance(Duration::from_secs(601));
+    assert!(h.chat.close_idle_rooms().await.unwrap().len() == 2);
+    let idle = h.chat.room(idle.id).await.unwrap();
+    assert_eq!(
+        (idle.status, idle.closed_by),
+        (RoomStatus::Closed, Some(ClosedBy::IdleTimeout))
+    );
+    assert_eq!(
+        h.chat.room(waiting.id).await.unwrap().status,
+        RoomStatus::Closed
+    );
+    assert_eq!(h.chat.room(busy.id).await.unwrap().status, RoomStatus::Bot);
+    assert!(
+        h.chat.close_idle_rooms().await.unwrap().is_empty(),
+        "nothing left to close"
+    );
+}
+
+#[tokio::test]
+async fn rule_edits_apply_to_the_next_message_on_every_instance() {
+    let store = Arc::new(MemoryStore::new());
+    let a = ChatService::new(store.clone(), Arc::new(MemoryFanout::new()));
+    let b = ChatService::new(store, Arc::new(MemoryFanout::new()));
+    a.seed_default_rules().await.unwrap();
+    assert!(
+        !b.seed_default_rules().await.unwrap(),
+        "seeding happens once"
+    );
+    let (room, _) = b.open_room(OpenRoom::anonymous()).await.unwrap();
+    let before = b
+        .post_visitor_message(room.id, "my tyre is flat", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        before.bot_reply.unwrap().explanation,
+        Some(BotExplanation::Fallback)
+    );
+
+    let roadside = Intent::new("roadside").unwrap();
+    let rule = a
+        .create_rule(NewRule::new(
+            roadside,
+            ["flat", "tyre", "tire"],
+            "Call roadside: +1 555 0199.",
+            90,
+        ))
+        .await
+        .unwrap();
+    let after = b
+        .post_visitor_message(room.id, "my tyre is flat", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        intent_of(after.bot_reply.as_ref().unwrap()),
+        Some("roadside"),
+        "B sees A's new rule"
+    );
+
+    a.set_rule_active(rule.id, false).await.unwrap();
+    let off = b
+        .post_visitor_message(room.id, "my tyre is flat again", None)
+        .await
+        .unwrap();
+    assert_ne!(intent_of(off.bot_reply.as_ref().unwrap()), Some("roadside"));
+    a.delete_rule(rule.id).await.unwrap();
+    assert!(matches!(
+        a.delete_rule(rule.id).await.unwrap_err(),
+        Error::NotFound { .. }
+    ));
+
+    // All rules deleted on purpose: no reseeding.
+    a.replace_rules(vec![]).await.unwrap();
+    assert!(!a.seed_default_rules().await.unwrap());
+    assert!(b.explain("hello").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn invalid_rules_change_nothing() {
+    let h = harness().await;
+    let before = h.chat.rules().await.unwrap();
+    let pricing = Intent::new("pricing").unwrap();
+    let good = NewRule::new(pricing.clone(), ["fare"], "ok", 1);
+    let cases = vec![
+        NewRule::new(pricing.clone(), Vec::<String>::new(), "no keywords", 1),
+        NewRule::new(pricing.clone(), ["  ", ""], "blank keywords", 1),
+        NewRule::new(pricing.clone(), ["!!!"], "symbols only", 1),
+        NewRule::new(pricing.clone(), ["fare"], "   ", 1),
+        NewRule::new(pricing.clone(), ["fare"], "ok", 2_000_000),
+        NewRule::new(pricing.clone(), ["fare"], "ok", 1).language("not a tag!"),
+    ];
+    for rule in cases {
+        let err = h.chat.create_rule(rule.clone()).await.unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidRule { .. }),
+            "{rule:?}: {err:?}"
+        );
+        let err = h
+            .chat
+            .replace_rules(vec![good.clone(), rule])
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("rule #2"),
+            "import names the bad rule: {err}"
+        );
+    }
+    assert!(Intent::new("has space").is_err());
+    assert!(Intent::new("").is_err());
+    assert_eq!(h.chat.rules().await.unwrap(), before, "nothing changed");
+}
+
+#[tokio::test]
+async fn explain_shows_the_winning_rule_before_saving() {
+    let h = harness().await;
+    let found = h
+        .chat
+        .explain("How much does it cost to rent a sedan?")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.intent.as_str(), "pricing");
+    assert_eq!(found.keyword, "how much");
+    assert_eq!(found.span, 0..8);
+    let mut proposed = h.chat.rules().await.unwrap().rules;
+    proposed.retain(|r| r.intent.as_str() != "pricing");
+    let without = h
+        .chat
+        .explain_with(&proposed, "How much does it cost to rent a sedan?")
+        .unwrap()
+        .unwrap();
+    assert_eq!(without.intent.as_str(), "booking_inquiry");
+    assert_eq!(
+        h.chat.rules().await.unwrap().rules.len(),
+        8,
+        "explain_with stores nothing"
+    );
+}
+
+#[tokio::test]
+async fn room_feed_resumes_exactly_and_survives_lag() {
+    // A tiny fanout buffer makes the subscriber lag for real.
+    let h = harness_with(ChatConfig::default(), MemoryFanout::with_capacity(2)).await;
+    let (room, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    for i in 0..5 {
+        h.chat
+            .post_visitor_message(room.id, &format!("hello {i}"), None)
+            .await
+            .unwrap();
+    }
+    // Resume after seq 4: exactly 5..=11 from the store, then live events.
+    let mut feed = h.chat.follow_room(room.id, 4).await.unwrap();
+    for i in 5..=15 {
+        h.chat
+            .post_visitor_message(room.id, &format!("more {i}"), None)
+            .await
+            .unwrap();
+    }
+    let last = h.chat.room(room.id).await.unwrap().last_seq;
+    let mut seen = Vec::new();
+    while seen.last() != Some(&last) {
+        match tokio::time::timeout(Duration::from_secs(5), feed.next())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            Some(Event::Message { message }) => seen.push(message.seq),
+            Some(_) => {}
+            None => panic!("feed ended"),
+        }
+    }
+    assert_eq!(seen, (5..=last).collect::<Vec<_>>(), "no gap, no duplicate");
+    assert_eq!(feed.last_seq(), last);
+}
+
+#[tokio::test]
+async fn agents_feed_announces_escalations_and_messages_of_agent_rooms() {
+    let h = harness().await;
+    let mut feed = h.chat.follow_agents().await.unwrap();
+    let (room, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    h.chat
+        .post_visitor_message(room.id, "hello", None)
+        .await
+        .unwrap();
+    h.chat.request_escalation(room.id).await.unwrap();
+    h.chat
+        .post_visitor_message(room.id, "are you there?", None)
+        .await
+        .unwrap();
+    h.chat.typing(room.id, Sender::Visitor).await.unwrap();
+    let mut kinds = Vec::new();
+    while let Some(Delivery::Event(event)) = feed.try_recv() {
+        kinds.push(match std::sync::Arc::unwrap_or_clone(event) {
+            Event::RoomChanged { room } => format!("room:{}", room.status),
+            Event::Message { message } => format!("message:{}", message.text),
+            Event::Typing { .. } => "typing".into(),
+            other => format!("{other:?}"),
+        });
+    }
+    assert_eq!(
+        kinds,
+        [
+            "room:bot",
+            "room:waiting_for_agent",
+            "message:are you there?"
+        ],
+        "bot chatter and typing stay off the agents' feed"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_visitors_get_their_own_gapless_rooms() {
+    let h = harness().await;
+    let mut tasks = Vec::new();
+    for v in 0..20 {
+        let chat = h.chat.clone();
+        tasks.push(tokio::spawn(async move {
+            let (room, _) = chat.open_room(OpenRoom::anonymous()).await.unwrap();
+            for i in 0..10 {
+                chat.post_visitor_message(room.id, &format!("visitor {v} asks price {i}"), None)
+                    .await
+                    .unwrap();
+            }
+            room.id
+        }));
+    }
+    for task in tasks {
+        let room = task.await.unwrap();
+        let history = h.chat.history(room, 0, 1000).await.unwrap();
+        assert_eq!(history.len(), 21);
+        assert!(history
+            .iter()
+            .enumerate()
+            .all(|(i, m)| m.seq == i as u64 + 1));
+        assert!(history.iter().all(|m| m.room_id == room));
+    }
+}
