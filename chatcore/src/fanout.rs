@@ -49,6 +49,14 @@ pub enum Event {
 }
 
 impl Event {
+    /// A [`Event::RoomChanged`] for subscribers, without the visitor's credential digest: that stays
+    /// in the store, it is nobody else's business.
+    pub fn room_changed(room: &Room) -> Event {
+        let mut room = room.clone();
+        room.visitor_credential = None;
+        Event::RoomChanged { room }
+    }
+
     /// The room the event is about.
     pub fn room_id(&self) -> RoomId {
         match self {
@@ -78,7 +86,8 @@ pub enum Delivery {
 /// Object-safe and `Send + Sync + 'static` so it is chosen at runtime as `Arc<dyn Fanout>`.
 /// Contract (checked by `chatcore::testing`):
 /// - events published to a topic by one publisher arrive at each subscriber in publish order;
-/// - a subscriber receives only events published after its `subscribe` returned;
+/// - a subscriber receives every event published after its `subscribe` returned (or a lag signal in
+///   its place), and none published before it subscribed;
 /// - a subscriber never silently misses an event: a loss shows as [`Delivery::Lagged`] before the
 ///   events that follow it;
 /// - publishing never waits for subscribers (a slow subscriber lags, it does not slow the room).
@@ -96,15 +105,40 @@ pub trait Fanout: Send + Sync + fmt::Debug + 'static {
 /// Built on a `tokio::sync::broadcast` receiver, which every backend feeds: the in-memory fanout
 /// directly, network backends from their connection task. A backend signals a loss it detected
 /// itself (e.g. a reconnect) by sending [`Delivery::Lagged`] into the channel.
-#[derive(Debug)]
 pub struct Subscription {
+    // Declared before the guard: the receiver is gone by the time the guard's `Drop` runs, so the guard
+    // sees the true number of remaining subscribers.
     receiver: broadcast::Receiver<Delivery>,
+    _guard: Option<Box<dyn Send + Sync>>,
+}
+
+impl fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("pending", &self.receiver.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Subscription {
     /// Wraps a broadcast receiver; for backend implementations.
     pub fn new(receiver: broadcast::Receiver<Delivery>) -> Self {
-        Subscription { receiver }
+        Subscription {
+            receiver,
+            _guard: None,
+        }
+    }
+
+    /// Wraps a broadcast receiver with a guard that is dropped right after it: a backend's hook to
+    /// unsubscribe (e.g. `UNSUBSCRIBE` a Redis channel) when its last local subscriber goes away.
+    pub fn with_guard(
+        receiver: broadcast::Receiver<Delivery>,
+        guard: impl Send + Sync + 'static,
+    ) -> Self {
+        Subscription {
+            receiver,
+            _guard: Some(Box::new(guard)),
+        }
     }
 
     /// The next delivery; `None` once the backend has shut the topic down.

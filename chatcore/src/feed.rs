@@ -3,7 +3,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use crate::{Delivery, Event, Fanout, MessageStore, Result, RoomId, Subscription, Topic, MAX_PAGE};
+use crate::{
+    Delivery, Error, Event, Fanout, MessageStore, Result, RoomId, Subscription, Topic, MAX_PAGE,
+};
 
 /// A room's events from a resume point on: every message exactly once, in seq order, with no gap;
 /// room changes and typing notices as they come.
@@ -33,6 +35,9 @@ enum Resync {
 
 impl RoomFeed {
     /// Subscribes to the room and queues the stored messages after `after_seq`.
+    ///
+    /// [`Error::InvalidRequest`] when `after_seq` is past the room's last message: the caller claims to
+    /// have messages that do not exist, so its view of the room is wrong.
     pub async fn open(
         store: Arc<dyn MessageStore>,
         fanout: &dyn Fanout,
@@ -40,6 +45,13 @@ impl RoomFeed {
         after_seq: u64,
     ) -> Result<Self> {
         let subscription = fanout.subscribe(Topic::Room(room)).await?;
+        // Checked after subscribing, so a message stored in between is still caught up below.
+        let last_seq = store.get_room(room).await?.last_seq;
+        if after_seq > last_seq {
+            return Err(Error::InvalidRequest(format!(
+                "cannot resume after seq {after_seq}: the room's last message is seq {last_seq}"
+            )));
+        }
         let mut feed = RoomFeed {
             store,
             subscription,
@@ -71,7 +83,7 @@ impl RoomFeed {
                 if self.resync == Resync::MessagesAndRoom {
                     // Status changes may have been lost too: hand out the room as it is now.
                     let room = self.store.get_room(self.room).await?;
-                    self.ready.push_back(Event::RoomChanged { room });
+                    self.ready.push_back(Event::room_changed(&room));
                 }
                 self.resync = Resync::None;
                 continue;

@@ -2,7 +2,7 @@
 //! deployments that need no durability.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
@@ -12,7 +12,7 @@ use crate::store::{apply_append, apply_rating, effective_message_limit, queue_ke
 use crate::{
     Agent, AgentId, Appended, BotRule, Delivery, Error, Event, Fanout, Message, MessageStore,
     NewAgent, NewMessage, NewRule, Rating, Result, Room, RoomId, RoomQuery, RoomStatus, RuleId,
-    RuleSet, Subscription, Timestamp, Topic, Transition,
+    RuleSet, Sender, Subscription, Timestamp, Topic, Transition,
 };
 
 /// A [`MessageStore`] in process memory. Every operation runs under one `std::sync::Mutex`: the
@@ -37,7 +37,8 @@ struct State {
 struct RoomEntry {
     room: Room,
     messages: Vec<Message>,
-    client_ids: HashMap<String, u64>,
+    /// (sender, client id) → seq, for resends.
+    client_ids: HashMap<(Sender, String), u64>,
 }
 
 impl RoomEntry {
@@ -45,7 +46,8 @@ impl RoomEntry {
     fn push(&mut self, new: NewMessage) -> Message {
         let message = new.into_message(self.room.last_seq);
         if let Some(client_id) = &message.client_id {
-            self.client_ids.insert(client_id.clone(), message.seq);
+            self.client_ids
+                .insert((message.sender, client_id.clone()), message.seq);
         }
         self.messages.push(message.clone());
         message
@@ -224,7 +226,7 @@ impl MessageStore for MemoryStore {
         if let Some(seq) = message
             .client_id
             .as_ref()
-            .and_then(|id| entry.client_ids.get(id))
+            .and_then(|id| entry.client_ids.get(&(message.sender, id.clone())))
         {
             let earlier = entry.messages[(*seq - 1) as usize].clone();
             return Ok(Appended::new(earlier, entry.room.clone(), true));
@@ -365,11 +367,38 @@ pub const DEFAULT_FANOUT_CAPACITY: usize = 1024;
 ///
 /// A subscriber more than `capacity` events behind loses the oldest and receives
 /// [`Delivery::Lagged`]; publishers never wait. Channels are created on first subscribe and dropped
-/// once their last subscriber is gone.
+/// with their last subscriber.
 #[derive(Debug)]
 pub struct MemoryFanout {
     capacity: usize,
-    topics: Mutex<HashMap<Topic, broadcast::Sender<Delivery>>>,
+    topics: Arc<Mutex<Topics>>,
+}
+
+type Topics = HashMap<Topic, broadcast::Sender<Delivery>>;
+
+/// Drops a topic's channel when its last subscription goes away.
+struct TopicGuard {
+    topics: Weak<Mutex<Topics>>,
+    topic: Topic,
+}
+
+impl Drop for TopicGuard {
+    fn drop(&mut self) {
+        if let Some(topics) = self.topics.upgrade() {
+            let mut topics = lock_topics(&topics);
+            if topics
+                .get(&self.topic)
+                .is_some_and(|sender| sender.receiver_count() == 0)
+            {
+                topics.remove(&self.topic);
+            }
+        }
+    }
+}
+
+fn lock_topics(topics: &Mutex<Topics>) -> MutexGuard<'_, Topics> {
+    // The map is valid after any panic: each change is a single insert or remove.
+    topics.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Default for MemoryFanout {
@@ -388,13 +417,12 @@ impl MemoryFanout {
     pub fn with_capacity(capacity: usize) -> Self {
         MemoryFanout {
             capacity: capacity.max(1),
-            topics: Mutex::new(HashMap::new()),
+            topics: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 
-    fn topics(&self) -> MutexGuard<'_, HashMap<Topic, broadcast::Sender<Delivery>>> {
-        // The map is valid after any panic: each change is a single insert or remove.
-        self.topics.lock().unwrap_or_else(|p| p.into_inner())
+    fn topics(&self) -> MutexGuard<'_, Topics> {
+        lock_topics(&self.topics)
     }
 
     /// Topics with at least one subscriber.
@@ -406,15 +434,9 @@ impl MemoryFanout {
 #[async_trait]
 impl Fanout for MemoryFanout {
     async fn publish(&self, topic: Topic, event: Event) -> Result<()> {
-        let mut topics = self.topics();
-        if let Some(sender) = topics.get(&topic) {
-            if sender
-                .send(Delivery::Event(std::sync::Arc::new(event)))
-                .is_err()
-            {
-                // Every subscriber is gone.
-                topics.remove(&topic);
-            }
+        if let Some(sender) = self.topics().get(&topic) {
+            // Fails only without receivers, and the last subscription's guard removes the topic then.
+            let _ = sender.send(Delivery::Event(Arc::new(event)));
         }
         Ok(())
     }
@@ -424,6 +446,10 @@ impl Fanout for MemoryFanout {
         let sender = topics
             .entry(topic)
             .or_insert_with(|| broadcast::channel(self.capacity).0);
-        Ok(Subscription::new(sender.subscribe()))
+        let guard = TopicGuard {
+            topics: Arc::downgrade(&self.topics),
+            topic,
+        };
+        Ok(Subscription::with_guard(sender.subscribe(), guard))
     }
 }

@@ -115,7 +115,8 @@ pub fn default_rules() -> Vec<NewRule> {
             Intent::SUPPORT,
             priority::SUPPORT,
             &[
-                "help", "support", "problem", "issue", "trouble", "cancel", "cancellation",
+                "need help", "help with", "help me with", "support", "problem", "issue", "trouble",
+                "cancel", "cancellation",
                 "refund", "change my booking", "modify", "my booking", "my reservation",
                 "broke down", "breakdown", "broken", "accident", "damage", "damaged", "flat tire",
                 "flat tyre", "lost", "lost keys", "stolen", "late", "extend", "extension",
@@ -130,9 +131,12 @@ pub fn default_rules() -> Vec<NewRule> {
             Intent::ESCALATION,
             priority::ESCALATION,
             &[
-                "human", "agent", "human agent", "real person", "person", "someone", "somebody",
-                "representative", "operator", "manager", "supervisor", "staff", "speak to",
-                "talk to", "live chat", "customer service", "not a bot", "no bot",
+                "human", "human agent", "live agent", "an agent", "real agent", "real person",
+                "a person", "actual person", "someone real", "speak to someone",
+                "talk to someone", "speak with someone", "talk with someone", "speak to somebody",
+                "representative", "operator", "supervisor", "a manager", "the manager",
+                "your manager", "speak to", "talk to", "speak with", "live chat",
+                "customer service", "not a bot", "no bot", "stop the bot",
             ],
             "Of course. I'm transferring you to a human agent now; someone from our team will join \
              this chat shortly.",

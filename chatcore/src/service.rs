@@ -90,7 +90,7 @@ impl ChatConfig {
 /// Checks a message's text: not empty or blank, at most `max_chars` characters, and free of control
 /// characters (other than tab and line breaks) and of bidirectional overrides, which can disguise text.
 pub fn validate_message_text(text: &str, max_chars: usize) -> Result<()> {
-    if text.trim().is_empty() {
+    if text.chars().all(is_blank) {
         return Err(Error::Empty);
     }
     let len = text.chars().count();
@@ -104,6 +104,12 @@ pub fn validate_message_text(text: &str, max_chars: usize) -> Result<()> {
         return Err(Error::InvalidText(format!("U+{:04X}", u32::from(bad))));
     }
     Ok(())
+}
+
+/// Whitespace, and the invisible characters that render as nothing (zero-width space, joiners, word
+/// joiner, BOM): a message of only these shows as empty.
+fn is_blank(c: char) -> bool {
+    c.is_whitespace() || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
 }
 
 fn is_disallowed_char(c: char) -> bool {
@@ -316,7 +322,7 @@ impl ChatService {
         let welcome = NewMessage::new(room.id, Sender::Bot, self.inner.config.welcome.clone(), now)
             .with_explanation(BotExplanation::Welcome);
         let (room, messages) = self.inner.store.create_room(room, vec![welcome]).await?;
-        self.publish(Topic::Agents, Event::RoomChanged { room: room.clone() })
+        self.publish(Topic::Agents, Event::room_changed(&room))
             .await;
         Ok((room, messages))
     }
@@ -397,6 +403,11 @@ impl ChatService {
             room,
         };
         if duplicate {
+            // A resend after a failure between storing the message and answering it: nothing follows
+            // the message, so answer it now. Otherwise it was answered (or an agent took over).
+            if turn.room.status == RoomStatus::Bot && turn.message.seq == turn.room.last_seq {
+                self.answer(&mut turn).await?;
+            }
             return Ok(turn);
         }
         self.publish_message(&turn.message, turn.room.status).await;
@@ -791,6 +802,14 @@ impl ChatService {
             .await
     }
 
+    /// The account with this username (usernames are case-insensitive: stored lowercase).
+    pub async fn find_agent(&self, username: &str) -> Result<Option<Agent>> {
+        self.inner
+            .store
+            .find_agent(&username.trim().to_lowercase())
+            .await
+    }
+
     /// Validates and replaces an agent account's fields.
     pub async fn update_agent(&self, id: AgentId, agent: NewAgent) -> Result<Agent> {
         self.inner.store.update_agent(id, agent.validated()?).await
@@ -831,13 +850,9 @@ impl ChatService {
             },
         )
         .await;
-        self.publish(
-            Topic::Room(room.id),
-            Event::RoomChanged { room: room.clone() },
-        )
-        .await;
-        self.publish(Topic::Agents, Event::RoomChanged { room: room.clone() })
+        self.publish(Topic::Room(room.id), Event::room_changed(room))
             .await;
+        self.publish(Topic::Agents, Event::room_changed(room)).await;
     }
 }
 

@@ -82,8 +82,9 @@ pub trait MessageStore: Send + Sync + fmt::Debug + 'static {
     /// and no duplicate, however many callers append at once. See [`apply_append`] for the checks
     /// (closed room, `only_if_status`) and the room fields it updates.
     ///
-    /// When `message.client_id` is set and the room already has a message with that client id, nothing
-    /// is stored and the earlier message is returned with `duplicate: true`.
+    /// When `message.client_id` is set and the room already has a message from the same sender with
+    /// that client id, nothing is stored and the earlier message is returned with `duplicate: true`.
+    /// (Client ids are scoped to room and sender: a visitor and an agent may pick the same one.)
     async fn append_message(&self, message: NewMessage) -> Result<Appended>;
 
     /// Up to `limit` (at most [`MAX_PAGE`]) messages of the room with `seq > after_seq`, ascending by
@@ -101,6 +102,9 @@ pub trait MessageStore: Send + Sync + fmt::Debug + 'static {
     async fn rules(&self) -> Result<RuleSet>;
 
     /// The rule version alone: cheap, called before every bot reply to notice edits made elsewhere.
+    ///
+    /// A store that never had rules reports 0; every rule change increases it (it never goes back, so
+    /// a matcher built for a higher version is never stale).
     async fn rules_version(&self) -> Result<u64>;
 
     /// Stores a (validated) rule under a fresh id and bumps the version.

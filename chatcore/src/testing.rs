@@ -129,11 +129,13 @@ fn expect_err<T: std::fmt::Debug>(result: crate::Result<T>, what: &str) -> Error
 macro_rules! __store_checks {
     ($callback:path, $($args:tt)*) => {
         $callback!($($args)*;
+            fresh_store_has_rule_version_zero,
             room_create_and_get,
             list_rooms_filters_orders_and_pages,
             seq_is_gapless_under_concurrent_appends,
             history_pages_after_seq,
             resent_client_id_is_stored_once,
+            concurrent_resends_are_stored_once,
             closed_room_rejects_messages,
             compare_and_set_conflicts,
             illegal_transitions_are_rejected,
@@ -141,6 +143,7 @@ macro_rules! __store_checks {
             double_accept_has_exactly_one_winner,
             queue_positions_are_fifo,
             rating_is_given_once_after_close,
+            concurrent_ratings_have_one_winner,
             rules_crud_bumps_the_version,
             replace_rules_swaps_everything,
             agents_crud,

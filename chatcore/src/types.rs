@@ -437,8 +437,8 @@ pub struct NewMessage {
     pub text: String,
     /// When it was written (the service's clock, not the store's).
     pub created_at: Timestamp,
-    /// The sender's own id for it. A second append with the same id to the same room returns the
-    /// first message instead of storing another.
+    /// The sender's own id for it. A second append with the same id by the same sender to the same room
+    /// returns the first message instead of storing another.
     pub client_id: Option<String>,
     /// For bot messages: why.
     pub explanation: Option<BotExplanation>,
@@ -539,8 +539,21 @@ impl SystemEvent {
 
 /// A bot intent: an open set of names. The seed's eight are constants; adding one needs no code change.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "String", into = "String")]
 pub struct Intent(String);
+
+impl TryFrom<String> for Intent {
+    type Error = Error;
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Intent::new(name)
+    }
+}
+
+impl From<Intent> for String {
+    fn from(intent: Intent) -> String {
+        intent.0
+    }
+}
 
 impl Intent {
     /// Welcomes the visitor.
@@ -833,7 +846,8 @@ pub struct Agent {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct NewAgent {
-    /// Unique login name: 1–64 characters of letters, digits, `.`, `_`, `-` or `@`.
+    /// Unique login name: 1–64 characters of letters, digits, `.`, `_`, `-` or `@`; stored lowercase,
+    /// so `Ana` and `ana` are the same account.
     pub username: String,
     /// The name visitors see.
     pub display_name: String,
@@ -871,7 +885,7 @@ impl NewAgent {
     /// Checks the account's fields.
     pub fn validated(mut self) -> Result<Self, Error> {
         let invalid = |reason: String| Err(Error::InvalidAgent { reason });
-        self.username = self.username.trim().to_owned();
+        self.username = self.username.trim().to_lowercase();
         let username_ok = !self.username.is_empty()
             && self.username.chars().count() <= 64
             && self

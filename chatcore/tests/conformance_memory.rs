@@ -40,7 +40,16 @@ async fn topics_are_dropped_with_their_last_subscriber() {
     let room = RoomId::random();
     let subscription = fanout.subscribe(Topic::Room(room)).await.unwrap();
     assert_eq!(fanout.topic_count(), 1);
+    let second = fanout.subscribe(Topic::Room(room)).await.unwrap();
     drop(subscription);
+    assert_eq!(fanout.topic_count(), 1, "one subscriber left");
+    drop(second);
+    assert_eq!(
+        fanout.topic_count(),
+        0,
+        "gone with the last subscriber, without a publish"
+    );
+    // Publishing to a topic nobody follows creates nothing.
     let typing = Event::Typing {
         room_id: room,
         sender: chatcore::Sender::Visitor,

@@ -657,3 +657,137 @@ async fn concurrent_visitors_get_their_own_gapless_rooms() {
         assert!(history.iter().all(|m| m.room_id == room));
     }
 }
+
+/// A matcher factory that fails its first `failures` builds: a store or matcher failure after the
+/// visitor's message was stored.
+#[derive(Debug)]
+struct FlakyFactory(std::sync::atomic::AtomicU32);
+
+impl chatcore::MatcherFactory for FlakyFactory {
+    fn build(&self, rules: &chatcore::RuleSet) -> chatcore::Result<Arc<dyn chatcore::BotMatcher>> {
+        if self.0.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            return Err(Error::InvalidRule {
+                reason: "simulated failure".into(),
+            });
+        }
+        chatcore::KeywordMatcherFactory.build(rules)
+    }
+}
+
+#[tokio::test]
+async fn a_resend_after_a_failed_answer_is_answered_once() {
+    let store = Arc::new(MemoryStore::new());
+    let chat = ChatService::builder(store, Arc::new(MemoryFanout::new()))
+        .matcher_factory(Arc::new(FlakyFactory(1.into())))
+        .build();
+    chat.seed_default_rules().await.unwrap();
+    let (room, _) = chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    let err = chat
+        .post_visitor_message(room.id, "I want to speak to a human", Some("m1"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_rule");
+    assert_eq!(
+        chat.room(room.id).await.unwrap().last_seq,
+        2,
+        "the visitor's message is stored"
+    );
+
+    let retry = chat
+        .post_visitor_message(room.id, "I want to speak to a human", Some("m1"))
+        .await
+        .unwrap();
+    assert!(retry.duplicate);
+    assert_eq!(retry.message.seq, 2);
+    assert_eq!(
+        intent_of(retry.bot_reply.as_ref().unwrap()),
+        Some("escalation")
+    );
+    assert_eq!(
+        retry.room.status,
+        RoomStatus::WaitingForAgent,
+        "and the escalation happens"
+    );
+
+    let again = chat
+        .post_visitor_message(room.id, "I want to speak to a human", Some("m1"))
+        .await
+        .unwrap();
+    assert!(
+        again.duplicate && again.bot_reply.is_none(),
+        "answered once only"
+    );
+    assert_eq!(chat.history(room.id, 0, 100).await.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn resuming_past_the_last_message_is_refused() {
+    let h = harness().await;
+    let (room, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    let err = h.chat.follow_room(room.id, 50).await.unwrap_err();
+    assert_eq!(err.code(), "invalid_request", "{err}");
+    assert!(
+        h.chat.follow_room(room.id, 1).await.is_ok(),
+        "resuming at the last seq is fine"
+    );
+    let err = h
+        .chat
+        .follow_room(chatcore::RoomId::random(), 0)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not_found");
+}
+
+#[tokio::test]
+async fn invisible_only_text_is_empty_and_usernames_ignore_case() {
+    let h = harness().await;
+    let (room, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    let err = h
+        .chat
+        .post_visitor_message(room.id, "\u{200B}\u{FEFF} \u{2060}", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Empty), "{err:?}");
+    let ana = staff(&h.chat, "Ana.Lopez").await;
+    assert_eq!(ana.username, "ana.lopez");
+    assert_eq!(
+        h.chat
+            .find_agent(" ANA.lopez ")
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(ana.id)
+    );
+    let err = h
+        .chat
+        .create_agent(NewAgent::new("ana.LOPEZ", "x", AgentRole::Staff, "h"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::AlreadyExists { .. }));
+}
+
+#[tokio::test]
+async fn room_events_never_carry_the_visitor_credential() {
+    let h = harness().await;
+    let mut agents = h.chat.follow_agents().await.unwrap();
+    let (room, _) = h
+        .chat
+        .open_room(OpenRoom::anonymous().credential(vec![1, 2, 3]))
+        .await
+        .unwrap();
+    assert_eq!(
+        room.visitor_credential.as_deref(),
+        Some(&[1u8, 2, 3][..]),
+        "the store keeps it"
+    );
+    h.chat.request_escalation(room.id).await.unwrap();
+    let mut seen = 0;
+    while let Some(Delivery::Event(event)) = agents.try_recv() {
+        if let Event::RoomChanged { room } = &*event {
+            assert_eq!(room.visitor_credential, None);
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 2);
+}

@@ -1,8 +1,8 @@
 //! The bot's keyword engine: [`BotMatcher`], and [`KeywordMatcher`], its Aho-Corasick implementation.
 //!
 //! Semantics (docs/MATCHING.md has the long form):
-//! - case-insensitive for all of Unicode (both sides lowercased), every run of characters that are
-//!   not letters or digits is one separator;
+//! - case-insensitive for all of Unicode (both sides case-folded and canonically decomposed), every
+//!   run of characters that are not letters, digits or combining marks is one separator;
 //! - keywords match whole words only ("hi" never matches "this"); a multi-word keyword matches across
 //!   any separator run;
 //! - among *all* matches anywhere in the message the rule with the highest priority wins; ties go to
@@ -90,8 +90,9 @@ impl Match {
     }
 }
 
-/// Text in matching form: lowercased, each run of non-alphanumeric characters turned into one space,
-/// with a space before and after, so that `" hi "` found in it is always a whole word.
+/// Text in matching form: case-folded, canonically decomposed, each run of separator characters
+/// turned into one space, with a space before and after, so that `" hi "` found in it is always a
+/// whole word.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Normalized {
     /// The normalised text.
@@ -111,8 +112,29 @@ impl Normalized {
     }
 }
 
+/// Whether a character belongs to a word: letters, digits, and combining marks (accents, vowel signs,
+/// viramas), so that a decomposed `é` or the Devanagari `नमस्ते` stay one word.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c)
+}
+
+/// Case-folds one word character into `push`: lowercase, canonically decomposed, with the two
+/// folds lowercase misses for real words: final sigma (`ς` → `σ`) and sharp s (`ß` → `ss`).
+fn fold(c: char, mut push: impl FnMut(char)) {
+    for lower in c.to_lowercase() {
+        unicode_normalization::char::decompose_canonical(lower, |d| match d {
+            'ς' => push('σ'),
+            'ß' => {
+                push('s');
+                push('s');
+            }
+            other => push(other),
+        });
+    }
+}
+
 /// Puts `text` in matching form (see [`Normalized`]). Keywords and messages go through the same
-/// function, so they always agree.
+/// function, so they always agree; applying it twice gives the same text.
 pub fn normalize(text: &str) -> Normalized {
     let mut out = String::with_capacity(text.len() + 2);
     let mut offsets = Vec::with_capacity(text.len() + 3);
@@ -121,21 +143,24 @@ pub fn normalize(text: &str) -> Normalized {
     let mut in_separator = true;
     for (index, ch) in text.char_indices() {
         let index = index as u32;
-        if ch.is_ascii() {
+        let word = if ch.is_ascii() {
             if ch.is_ascii_alphanumeric() {
                 out.push(ch.to_ascii_lowercase());
                 offsets.push(index);
-                in_separator = false;
-            } else if !in_separator {
-                out.push(' ');
-                offsets.push(index);
-                in_separator = true;
+                true
+            } else {
+                false
             }
-        } else if ch.is_alphanumeric() {
-            for lower in ch.to_lowercase() {
-                out.push(lower);
-                offsets.extend(std::iter::repeat_n(index, lower.len_utf8()));
-            }
+        } else if is_word_char(ch) {
+            fold(ch, |folded| {
+                out.push(folded);
+                offsets.extend(std::iter::repeat_n(index, folded.len_utf8()));
+            });
+            true
+        } else {
+            false
+        };
+        if word {
             in_separator = false;
         } else if !in_separator {
             out.push(' ');

@@ -62,14 +62,25 @@ table!(
 table!(
     case_insensitive_for_unicode,
     [
-        rule(1, "greeting", 1, &["hola", "grüß gott", "ПРИВЕТ"]),
-        rule(2, "pricing", 2, &["ÉLEVÉ"]),
-        rule(3, "support", 3, &["ΣΦΑΛΜΑ"])
+        rule(
+            1,
+            "greeting",
+            1,
+            &["hola", "grüß gott", "ПРИВЕТ", "γεια σας", "नमस्ते"]
+        ),
+        rule(2, "pricing", 2, &["ÉLEVÉ", "café"]),
+        rule(3, "support", 3, &["ΣΦΑΛΜΑ"]),
+        rule(4, "x", 4, &["ते"])
     ],
     [
         ("HOLA amigo", Some((1, "hola", "HOLA"))),
-        ("GRÜSS GOTT", None), // lowercase, not full case folding: ß stays ß
+        ("GRÜSS GOTT", Some((1, "grüß gott", "GRÜSS GOTT"))), // ß folds to ss
         ("Grüß   Gott!", Some((1, "grüß gott", "Grüß   Gott"))),
+        ("ΓΕΙΑ ΣΑΣ", Some((1, "γεια σας", "ΓΕΙΑ ΣΑΣ"))), // final sigma folds to σ
+        ("γεια σας!", Some((1, "γεια σας", "γεια σας"))),
+        ("नमस्ते जी", Some((1, "नमस्ते", "नमस्ते"))), // vowel signs and virama are part of the word
+        ("cafe\u{301} please", Some((2, "café", "cafe\u{301}"))), // decomposed é equals é
+        ("cafe please", None),                  // accents are significant
         ("привет", Some((1, "ПРИВЕТ", "привет"))),
         ("prix élevé", Some((2, "ÉLEVÉ", "élevé"))),
         ("σφάλμα", None), // accents are significant
@@ -288,6 +299,17 @@ fn default_rules_answer_the_seed_questions() {
         ("I want to book, how much is it?", Some("pricing")),
         ("shipping", None),
         ("separate", None),
+        // Words that only sound like a request for a human.
+        ("Is the price per person?", Some("pricing")),
+        ("Can someone else drive the car?", None),
+        ("any travel agent discount?", Some("pricing")),
+        (
+            "I want to book a car for my manager",
+            Some("booking_inquiry"),
+        ),
+        ("Can you help me book a car?", Some("booking_inquiry")),
+        ("I need to talk to your manager", Some("escalation")),
+        ("can an agent call me", Some("escalation")),
     ];
     for (text, intent) in cases {
         let got = matcher.match_text(text).map(|m| m.intent.to_string());
@@ -300,6 +322,18 @@ fn default_rules_answer_the_seed_questions() {
 /// The plain reference: split both sides into lowercase words, look for each keyword's word sequence
 /// in the message's, keep the best by (priority, earliest, longest, lowest id).
 fn reference(rules: &[BotRule], text: &str) -> Option<(RuleId, String, Range<usize>)> {
+    // Words: maximal runs of letters, digits and marks, folded with whole-string functions (the
+    // matcher folds per character: the two must agree).
+    let fold_word = |word: &str| -> String {
+        use unicode_normalization::UnicodeNormalization;
+        word.to_lowercase()
+            .nfd()
+            .collect::<String>()
+            .replace('ς', "σ")
+            .replace('ß', "ss")
+    };
+    let is_word =
+        |c: char| c.is_alphanumeric() || unicode_normalization::char::is_combining_mark(c);
     let words: Vec<(usize, usize, String)> = {
         let mut words = Vec::new();
         let mut start = None;
@@ -307,10 +341,10 @@ fn reference(rules: &[BotRule], text: &str) -> Option<(RuleId, String, Range<usi
             .char_indices()
             .chain(std::iter::once((text.len(), ' ')))
         {
-            match (c.is_alphanumeric() && i < text.len(), start) {
+            match (is_word(c) && i < text.len(), start) {
                 (true, None) => start = Some(i),
                 (false, Some(s)) => {
-                    words.push((s, i, text[s..i].to_lowercase()));
+                    words.push((s, i, fold_word(&text[s..i])));
                     start = None;
                 }
                 _ => {}
@@ -330,9 +364,9 @@ fn reference(rules: &[BotRule], text: &str) -> Option<(RuleId, String, Range<usi
     for rule in rules.iter().filter(|r| r.active) {
         for keyword in &rule.keywords {
             let key: Vec<String> = keyword
-                .split(|c: char| !c.is_alphanumeric())
+                .split(|c: char| !is_word(c))
                 .filter(|w| !w.is_empty())
-                .map(str::to_lowercase)
+                .map(fold_word)
                 .collect();
             if key.is_empty() || key.len() > words.len() {
                 continue;
@@ -452,7 +486,15 @@ proptest! {
         if let Some(found) = matcher.match_text(&text) {
             prop_assert!(text.is_char_boundary(found.span.start) && text.is_char_boundary(found.span.end));
             prop_assert!(found.span.start < found.span.end);
+            // The span holds exactly the keyword's words.
+            prop_assert_eq!(normalize(&text[found.span.clone()]).text, normalize(&found.keyword).text);
         }
+    }
+
+    #[test]
+    fn normalize_is_idempotent(text in any::<String>()) {
+        let once = normalize(&text).text;
+        prop_assert_eq!(normalize(&once).text, once);
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::join_all;
 
@@ -85,6 +86,16 @@ fn assert_gapless(messages: &[Message], what: &str) {
             "{what}: seqs must be 1, 2, 3, … without gap or duplicate"
         );
     }
+}
+
+/// A store that never had rules reports rule version 0 and no rules (the service seeds defaults then).
+///
+/// Runs first in [`run_all`], while the store is still fresh.
+pub async fn fresh_store_has_rule_version_zero(store: &SharedStore) {
+    let set = store.rules().await.expect("rules");
+    assert_eq!(set.version, 0, "a fresh store's rule version is 0");
+    assert!(set.rules.is_empty(), "a fresh store has no rules");
+    assert_eq!(store.rules_version().await.expect("rules_version"), 0);
 }
 
 /// Rooms are created with their opening messages, read back equal, and not created twice.
@@ -238,6 +249,33 @@ pub async fn list_rooms_filters_orders_and_pages(store: &SharedStore) {
         .await
         .expect("list_rooms")
         .is_empty());
+
+    // Accept room 4 by an agent no other check uses: the agent filter, several statuses at once.
+    let agent = AgentId(u64::from(rooms[4].id.0.as_fields().0) + 1_000_000);
+    let accept = Transition::accept(agent, at(9_000));
+    store.transition(rooms[4].id, accept).await.expect("accept");
+    let by_agent = RoomQuery::default().agent(agent);
+    assert_eq!(
+        ids(store.list_rooms(&by_agent).await.expect("list_rooms")),
+        [rooms[4].id]
+    );
+    let with_humans =
+        RoomQuery::with_statuses([RoomStatus::WaitingForAgent, RoomStatus::WithAgent])
+            .customer(customer.clone())
+            .order(RoomOrder::CreatedDesc);
+    assert_eq!(
+        ids(store.list_rooms(&with_humans).await.expect("list_rooms")),
+        [rooms[4].id, rooms[1].id]
+    );
+    // EscalatedAsc over every status: escalated rooms by escalation time, never-escalated ones last.
+    let queue_order = mine.clone().order(RoomOrder::EscalatedAsc);
+    let ordered = ids(store.list_rooms(&queue_order).await.expect("list_rooms"));
+    assert_eq!(&ordered[..2], [rooms[4].id, rooms[1].id]);
+    let mut tail = ordered[2..].to_vec();
+    let mut never = vec![rooms[0].id, rooms[2].id, rooms[3].id];
+    tail.sort();
+    never.sort();
+    assert_eq!(tail, never, "rooms never escalated come last");
 }
 
 /// 8 concurrent appenders × 200 messages to one room: seqs are exactly 1..=N, each appender's
@@ -246,24 +284,28 @@ pub async fn seq_is_gapless_under_concurrent_appends(store: &SharedStore) {
     const WRITERS: usize = 8;
     const EACH: usize = 200;
     let room = room(store).await;
-    let writers = (0..WRITERS).map(|writer| async move {
-        let mut seqs = Vec::with_capacity(EACH);
-        for i in 0..EACH {
-            let text = format!("w{writer}-{i}");
-            let appended = store
-                .append_message(NewMessage::new(
-                    room.id,
-                    Sender::Visitor,
-                    text,
-                    at(1 + i as i64),
-                ))
-                .await
-                .unwrap_or_else(|e| panic!("concurrent append failed: {e}"));
-            seqs.push(appended.message.seq);
-        }
-        seqs
+    // Spawned tasks, so appends really run at once on the runtime's worker threads.
+    let writers = (0..WRITERS).map(|writer| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let mut seqs = Vec::with_capacity(EACH);
+            for i in 0..EACH {
+                let text = format!("w{writer}-{i}");
+                let message = NewMessage::new(room.id, Sender::Visitor, text, at(1 + i as i64));
+                let appended = store
+                    .append_message(message)
+                    .await
+                    .unwrap_or_else(|e| panic!("concurrent append failed: {e}"));
+                seqs.push(appended.message.seq);
+            }
+            seqs
+        })
     });
-    let per_writer = join_all(writers).await;
+    let per_writer: Vec<Vec<u64>> = join_all(writers)
+        .await
+        .into_iter()
+        .map(|joined| joined.expect("writer task"))
+        .collect();
     for seqs in &per_writer {
         assert!(
             seqs.windows(2).all(|w| w[0] < w[1]),
@@ -356,6 +398,43 @@ pub async fn resent_client_id_is_stored_once(store: &SharedStore) {
     let other = self::room(store).await;
     let elsewhere = send(other.id, "hello").await.expect("append");
     assert!(!elsewhere.duplicate, "client ids are scoped to their room");
+
+    let agent = NewMessage::new(room.id, Sender::Agent(AgentId(1)), "agent text", at(11))
+        .with_client_id("c-1");
+    let by_agent = store.append_message(agent).await.expect("append");
+    assert!(!by_agent.duplicate, "client ids are scoped to their sender");
+    assert_eq!(
+        (by_agent.message.seq, by_agent.message.text.as_str()),
+        (3, "agent text")
+    );
+}
+
+/// The same client id sent by 8 tasks at once is stored exactly once; every task gets that message.
+pub async fn concurrent_resends_are_stored_once(store: &SharedStore) {
+    let room = room(store).await;
+    let sends = (0..8).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let message = NewMessage::new(room.id, Sender::Visitor, format!("try {i}"), at(5))
+                .with_client_id("same");
+            store.append_message(message).await.expect("append")
+        })
+    });
+    let results: Vec<_> = join_all(sends)
+        .await
+        .into_iter()
+        .map(|joined| joined.expect("send task"))
+        .collect();
+    assert_eq!(
+        results.iter().filter(|r| !r.duplicate).count(),
+        1,
+        "one send stores, the rest are duplicates"
+    );
+    assert!(
+        results.iter().all(|r| r.message == results[0].message),
+        "all see the same message"
+    );
+    assert_eq!(history(store, room.id).await.len(), 2);
 }
 
 /// No message reaches a closed room; `only_if_status` guards appends.
@@ -648,15 +727,18 @@ pub async fn double_accept_has_exactly_one_winner(store: &SharedStore) {
         )
         .await
         .expect("escalate");
-    let attempts = (1..=AGENTS).map(|agent| async move {
-        (
-            agent,
-            store
-                .transition(room.id, Transition::accept(AgentId(agent), at(2)))
-                .await,
-        )
+    let attempts = (1..=AGENTS).map(|agent| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let accept = Transition::accept(AgentId(agent), at(2));
+            (agent, store.transition(room.id, accept).await)
+        })
     });
-    let results = join_all(attempts).await;
+    let results: Vec<_> = join_all(attempts)
+        .await
+        .into_iter()
+        .map(|joined| joined.expect("accept task"))
+        .collect();
     let winners: Vec<u64> = results
         .iter()
         .filter(|(_, r)| r.is_ok())
@@ -767,6 +849,40 @@ pub async fn rating_is_given_once_after_close(store: &SharedStore) {
         "rate an unknown room",
     );
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+}
+
+/// Eight ratings at once: one wins, the others get [`Error::AlreadyRated`].
+pub async fn concurrent_ratings_have_one_winner(store: &SharedStore) {
+    let room = room(store).await;
+    let close = Transition::close(RoomStatus::Bot, ClosedBy::Visitor, at(2));
+    store.transition(room.id, close).await.expect("close");
+    let ratings = (1..=8u8).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let rating = Rating::new(i % 5 + 1).expect("rating");
+            store.rate_room(room.id, rating, at(3)).await
+        })
+    });
+    let results: Vec<_> = join_all(ratings)
+        .await
+        .into_iter()
+        .map(|joined| joined.expect("rating task"))
+        .collect();
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "one rating wins: {results:?}"
+    );
+    assert!(results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .all(|e| matches!(e, Error::AlreadyRated(_))));
+    let rated = history(store, room.id)
+        .await
+        .iter()
+        .filter(|m| matches!(m.event, Some(SystemEvent::Rated { .. })))
+        .count();
+    assert_eq!(rated, 1, "one Rated message");
 }
 
 fn sample_rule(keyword: &str, priority: i32) -> NewRule {
@@ -1228,8 +1344,11 @@ pub async fn analytics_scripted_scenario(store: &SharedStore) {
 /// The whole flow through [`crate::ChatService`] on this store: the seed's sample questions, escalation,
 /// the accept race, agent reply, close, rating, analytics.
 pub async fn chat_flow_end_to_end(store: &SharedStore) {
+    // 2040: a day no other check creates rooms on, so the analytics below see only this chat.
+    let start = Timestamp(2_209_032_000_000);
+    let clock = ManualClock::new(start);
     let chat = crate::ChatService::builder(store.clone(), Arc::new(MemoryFanout::new()))
-        .clock(Arc::new(ManualClock::new(at(0))))
+        .clock(Arc::new(clock.clone()))
         .build();
     chat.replace_rules(crate::default_rules())
         .await
@@ -1261,6 +1380,7 @@ pub async fn chat_flow_end_to_end(store: &SharedStore) {
             other => panic!("{question:?}: expected {intent}, got {other:?}"),
         }
     }
+    clock.advance(Duration::from_secs(60));
     let turn = chat
         .post_visitor_message(room.id, "I want to speak to a human agent", None)
         .await
@@ -1307,6 +1427,7 @@ pub async fn chat_flow_end_to_end(store: &SharedStore) {
         "the losing agent writes",
     );
     assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
+    clock.advance(Duration::from_secs(42));
     chat.post_agent_message(room.id, winner, "Hi, I'm here to help.", None)
         .await
         .expect("agent reply");
@@ -1324,8 +1445,30 @@ pub async fn chat_flow_end_to_end(store: &SharedStore) {
 
     let messages = history(store, room.id).await;
     assert_gapless(&messages, "chat flow");
-    let window = AnalyticsWindow::new(at(0), at(1)).expect("window");
+    let count = |kind: &str| messages.iter().filter(|m| m.sender.kind() == kind).count() as u64;
+    assert_eq!(
+        (count("visitor"), count("bot"), count("agent")),
+        (8, 8, 1),
+        "the transcript"
+    );
+
+    let window =
+        AnalyticsWindow::new(start, start.plus(Duration::from_secs(3600))).expect("window");
     let figures = chat.analytics(window).await.expect("analytics");
-    assert!(figures.total_sessions >= 1);
-    assert!(figures.average_rating.is_some());
+    assert_eq!(figures.total_sessions, 1);
+    assert_eq!(figures.closed_sessions, 1);
+    assert_eq!(figures.total_messages, 17, "visitor + bot + agent messages");
+    assert_eq!(
+        figures.bot_resolution_rate,
+        Some(0.0),
+        "the closed room was escalated"
+    );
+    assert_eq!(figures.escalation_rate, Some(1.0));
+    assert_eq!(figures.average_first_reply_secs, Some(42.0));
+    assert_eq!(figures.average_rating, Some(5.0));
+    let today = figures.daily_activity.last().expect("daily activity");
+    assert_eq!(
+        (today.date, today.rooms, today.messages),
+        (start.date(), 1, 17)
+    );
 }
