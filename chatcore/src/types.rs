@@ -24,6 +24,16 @@ impl RoomId {
     pub fn random() -> Self {
         RoomId(Uuid::new_v4())
     }
+
+    /// From the 16 bytes of its binary form (as stores keep it).
+    pub fn from_bytes(bytes: [u8; 16]) -> Self {
+        RoomId(Uuid::from_bytes(bytes))
+    }
+
+    /// The 16 bytes of its binary form; they sort like the id.
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
 }
 
 impl fmt::Display for RoomId {

@@ -1,0 +1,341 @@
+//! # chatcore-sqlite
+//!
+//! The embedded default [`MessageStore`](chatcore::MessageStore) of [chatcore]: SQLite through
+//! [rusqlite] with the `bundled` feature, so a fresh machine needs no system SQLite. The
+//! reference server uses it with zero configuration.
+//!
+//! It sits below `chatcore::ChatService` like every backend, and passes the whole
+//! `chatcore::testing` conformance suite.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use chatcore::{ChatService, MemoryFanout, OpenRoom};
+//! use chatcore_sqlite::SqliteStore;
+//!
+//! # #[tokio::main]
+//! # async fn main() -> chatcore::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let path = dir.path().join("chat.db");
+//! let store = SqliteStore::open(&path)?; // created and migrated if new
+//! let chat = ChatService::new(Arc::new(store), Arc::new(MemoryFanout::new()));
+//! chat.seed_default_rules().await?;
+//! let (room, _) = chat.open_room(OpenRoom::anonymous()).await?;
+//! let turn = chat.post_visitor_message(room.id, "Any SUVs available?", None).await?;
+//! assert!(turn.bot_reply.is_some());
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## How it works
+//! - **Never blocks the runtime.** One writer thread owns the read-write connection; a few reader
+//!   threads own read-only connections. Async callers hand them a job and await a oneshot reply.
+//! - **Group commit.** The writer takes every queued write, runs each in its own savepoint inside one
+//!   `BEGIN IMMEDIATE` transaction, commits once, and answers the callers after the commit. Many
+//!   concurrent appends share one commit; a failing one rolls back alone.
+//! - **Atomic by construction.** All writes go through the one writer, so a seq is read and assigned
+//!   in the same transaction as the insert (no gaps, no duplicates, no `database is locked` surfacing
+//!   to callers), and status changes are compare-and-set.
+//! - **WAL journal**, a busy timeout, foreign keys on. Readers see committed snapshots while the
+//!   writer writes.
+//! - **Migrations**: versioned by `PRAGMA user_version`, applied on open, forward only. A file with a
+//!   newer schema is refused before anything is written to it.
+//!
+//! ## Durability
+//! [`Durability::Normal`] (the default, `synchronous=NORMAL` in WAL mode): a message acknowledged to
+//! the caller survives a crash of the process; a power loss may lose the last transactions (never
+//! corrupt the file). [`Durability::Full`] (`synchronous=FULL`): acknowledged messages also survive a
+//! power loss, at the cost of an fsync per group commit.
+//!
+//! The crate re-exports [`rusqlite`] for callers who want to open the file themselves (backups,
+//! inspection).
+
+#![deny(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use rusqlite;
+use rusqlite::{Connection, OpenFlags};
+
+mod schema;
+mod store;
+mod worker;
+
+use worker::Workers;
+
+/// How hard a commit works to survive a crash.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Durability {
+    /// `synchronous=NORMAL`: survives a process crash, not necessarily a power loss. Fast.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: survives a power loss too; one fsync per group commit.
+    Full,
+}
+
+/// Settings for [`SqliteStore::open_with`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SqliteOptions {
+    /// Crash and power-loss safety of commits.
+    pub durability: Durability,
+    /// How long a connection waits for a lock held by another process before giving up.
+    pub busy_timeout: Duration,
+    /// Reader threads (read-only connections) beside the writer.
+    pub readers: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions {
+            durability: Durability::Normal,
+            busy_timeout: Duration::from_secs(5),
+            readers: 2,
+        }
+    }
+}
+
+impl SqliteOptions {
+    /// Sets the durability.
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Sets the busy timeout.
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Sets the number of reader threads (0: the writer answers reads too).
+    pub fn readers(mut self, readers: usize) -> Self {
+        self.readers = readers;
+        self
+    }
+}
+
+/// What went wrong in this crate. Reaches callers as the source of a `chatcore::Error::Backend`
+/// (or `Unavailable` when the database is busy), so it names the file and keeps SQLite's own error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SqliteError {
+    /// The path is a directory.
+    #[error("{path} is a directory, not a database file")]
+    IsDirectory {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// SQLite could not open or create the file.
+    #[error("cannot open {path}: {source}")]
+    Open {
+        /// The path given.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The file can only be read.
+    #[error("{path} is read-only; the chat store needs to write to it")]
+    ReadOnly {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// The file exists but is not a SQLite database; it was left untouched.
+    #[error("{path} is not a SQLite database (left untouched): {source}")]
+    NotADatabase {
+        /// The path given.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer version of this crate; it was left untouched.
+    #[error(
+        "{path} has schema version {found}, newer than the {supported} this version of \
+         chatcore-sqlite knows; upgrade chatcore-sqlite (the file was left untouched)"
+    )]
+    NewerSchema {
+        /// The path given.
+        path: PathBuf,
+        /// The file's schema version.
+        found: i64,
+        /// The newest version this code knows.
+        supported: i64,
+    },
+    /// Setting up or migrating the file failed.
+    #[error("cannot prepare {path}: {source}")]
+    Setup {
+        /// The path given.
+        path: PathBuf,
+        /// What SQLite said.
+        source: rusqlite::Error,
+    },
+    /// A query failed.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// A stored value could not be read back (a corrupt or hand-edited row).
+    #[error("invalid stored value: {0}")]
+    Corrupt(String),
+}
+
+impl From<SqliteError> for chatcore::Error {
+    fn from(error: SqliteError) -> Self {
+        let busy = matches!(
+            &error,
+            SqliteError::Sqlite(e) | SqliteError::Open { source: e, .. } | SqliteError::Setup { source: e, .. }
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                )
+        );
+        if busy {
+            chatcore::Error::Unavailable {
+                backend: "sqlite",
+                source: Box::new(error),
+            }
+        } else {
+            chatcore::Error::Backend {
+                backend: "sqlite",
+                source: Box::new(error),
+            }
+        }
+    }
+}
+
+/// Maps a query error into chatcore's error.
+pub(crate) fn map_err(error: rusqlite::Error) -> chatcore::Error {
+    SqliteError::Sqlite(error).into()
+}
+
+/// A [`MessageStore`](chatcore::MessageStore) in a SQLite file (or in memory, for tests).
+#[derive(Debug)]
+pub struct SqliteStore {
+    workers: Workers,
+    path: Option<PathBuf>,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database at `path` with default options.
+    pub fn open(path: impl AsRef<Path>) -> chatcore::Result<Self> {
+        SqliteStore::open_with(path, SqliteOptions::default())
+    }
+
+    /// Opens the database at `path`. Nothing is written to a file that turns out not to be a chatcore
+    /// database of a version this code knows.
+    pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> chatcore::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        if path.is_dir() {
+            return Err(SqliteError::IsDirectory { path }.into());
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut writer =
+            Connection::open_with_flags(&path, flags).map_err(|source| SqliteError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let setup = |source| SqliteError::Setup {
+            path: path.clone(),
+            source,
+        };
+        writer.busy_timeout(options.busy_timeout).map_err(setup)?;
+        if writer.is_readonly(rusqlite::MAIN_DB).map_err(setup)? {
+            return Err(SqliteError::ReadOnly { path }.into());
+        }
+        // Read before writing anything: a foreign or newer file must stay as it is.
+        let found = match schema::file_version(&writer) {
+            Ok(version) => version,
+            Err(source)
+                if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) =>
+            {
+                return Err(SqliteError::NotADatabase { path, source }.into())
+            }
+            Err(source) => return Err(setup(source).into()),
+        };
+        if found > schema::current_version() {
+            return Err(SqliteError::NewerSchema {
+                path,
+                found,
+                supported: schema::current_version(),
+            }
+            .into());
+        }
+        configure_writer(&writer, options.durability).map_err(setup)?;
+        schema::migrate(&mut writer, found).map_err(setup)?;
+        let mut readers = Vec::with_capacity(options.readers);
+        for _ in 0..options.readers {
+            let reader = Connection::open_with_flags(
+                &path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|source| SqliteError::Open {
+                path: path.clone(),
+                source,
+            })?;
+            reader.busy_timeout(options.busy_timeout).map_err(setup)?;
+            readers.push(reader);
+        }
+        let workers = Workers::start(writer, readers, "chatcore-sqlite")?;
+        Ok(SqliteStore {
+            workers,
+            path: Some(path),
+        })
+    }
+
+    /// A fresh database in memory, gone when the store is dropped: for tests and demos.
+    pub fn in_memory() -> chatcore::Result<Self> {
+        let mut conn = Connection::open_in_memory().map_err(map_err)?;
+        configure_writer(&conn, Durability::Normal).map_err(map_err)?;
+        schema::migrate(&mut conn, 0).map_err(map_err)?;
+        Ok(SqliteStore {
+            workers: Workers::start(conn, Vec::new(), "chatcore-sqlite-memory")?,
+            path: None,
+        })
+    }
+
+    /// The database file, `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Finishes every queued write and closes the database. Dropping the store does the same in the
+    /// background; `close` lets you wait for it (e.g. before copying the file).
+    pub async fn close(self) {
+        self.workers.close().await;
+    }
+
+    /// Runs SQLite's `PRAGMA integrity_check`; `Ok(())` when the file is sound.
+    pub async fn integrity_check(&self) -> chatcore::Result<()> {
+        let report: Vec<String> = self
+            .workers
+            .read(|conn| {
+                let mut stmt = conn.prepare("PRAGMA integrity_check").map_err(map_err)?;
+                let rows = stmt
+                    .query_map([], |row| row.get::<_, String>(0))
+                    .map_err(map_err)?;
+                rows.collect::<Result<_, _>>().map_err(map_err)
+            })
+            .await?;
+        if report == ["ok"] {
+            Ok(())
+        } else {
+            Err(SqliteError::Corrupt(format!("integrity check: {}", report.join("; "))).into())
+        }
+    }
+}
+
+fn configure_writer(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    // An in-memory database reports "memory": WAL does not apply there.
+    if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+        tracing::warn!(%mode, "SQLite did not switch to WAL; concurrent reads will wait for writes");
+    }
+    let synchronous = match durability {
+        Durability::Normal => "NORMAL",
+        Durability::Full => "FULL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! Files: reopening, concurrency, migrations, and refusing files that are not ours.
+
+use std::sync::Arc;
+
+use chatcore::{MessageStore, NewMessage, Participant, Room, RoomId, Sender, Timestamp};
+use chatcore_sqlite::{rusqlite, Durability, SqliteOptions, SqliteStore};
+
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("durability-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .expect("temp dir")
+}
+
+async fn new_room(store: &SqliteStore) -> RoomId {
+    let room = Room::new(RoomId::random(), Participant::Anonymous, Timestamp(1));
+    let welcome = NewMessage::new(room.id, Sender::Bot, "Welcome!", Timestamp(1));
+    store.create_room(room, vec![welcome]).await.unwrap().0.id
+}
+
+async fn say(store: &SqliteStore, room: RoomId, text: &str) -> u64 {
+    let message = NewMessage::new(room, Sender::Visitor, text, Timestamp(2));
+    store.append_message(message).await.unwrap().message.seq
+}
+
+#[tokio::test]
+async fn messages_survive_closing_and_reopening_and_seqs_continue() {
+    for durability in [Durability::Normal, Durability::Full] {
+        let dir = temp_dir();
+        let path = dir.path().join("chat.db");
+        let options = SqliteOptions::default().durability(durability);
+        let store = SqliteStore::open_with(&path, options.clone()).unwrap();
+        let room = new_room(&store).await;
+        for i in 0..100 {
+            say(&store, room, &format!("message {i} ✓")).await;
+        }
+        store.close().await;
+
+        let store = SqliteStore::open_with(&path, options).unwrap();
+        let history = store.messages_after(room, 0, 1000).await.unwrap();
+        assert_eq!(history.len(), 101, "{durability:?}");
+        assert_eq!(history[100].text, "message 99 ✓");
+        assert_eq!(
+            say(&store, room, "after reopen").await,
+            102,
+            "seqs continue"
+        );
+        store.integrity_check().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn dropping_without_close_still_keeps_every_acknowledged_message() {
+    let dir = temp_dir();
+    let path = dir.path().join("chat.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let room = new_room(&store).await;
+    for i in 0..50 {
+        say(&store, room, &format!("m{i}")).await;
+    }
+    drop(store);
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.get_room(room).await.unwrap().last_seq, 51);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_writers_over_many_rooms_never_gap_and_never_see_locks() {
+    const WRITERS: usize = 64;
+    const ROOMS: usize = 1000;
+    const EACH: usize = 100;
+    let dir = temp_dir();
+    let store = Arc::new(SqliteStore::open(dir.path().join("chat.db")).unwrap());
+    let mut rooms = Vec::with_capacity(ROOMS);
+    for _ in 0..ROOMS {
+        rooms.push(new_room(&store).await);
+    }
+    let rooms = Arc::new(rooms);
+    let mut tasks = Vec::new();
+    for writer in 0..WRITERS {
+        let (store, rooms) = (store.clone(), rooms.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..EACH {
+                // Writers collide on rooms on purpose: room = (writer * 7 + i * 13) mod ROOMS.
+                let room = rooms[(writer * 7 + i * 13) % ROOMS];
+                let message =
+                    NewMessage::new(room, Sender::Visitor, format!("{writer}/{i}"), Timestamp(3));
+                // Any error (e.g. "database is locked") fails the test.
+                store.append_message(message).await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let mut total = 0;
+    for &room in rooms.iter() {
+        let history = store.messages_after(room, 0, 1000).await.unwrap();
+        assert!(
+            history
+                .iter()
+                .enumerate()
+                .all(|(i, m)| m.seq == i as u64 + 1),
+            "gapless"
+        );
+        total += history.len() - 1;
+    }
+    assert_eq!(total, WRITERS * EACH, "every append stored exactly once");
+}
+
+#[tokio::test]
+async fn an_empty_file_is_migrated() {
+    let dir = temp_dir();
+    let path = dir.path().join("empty.db");
+    std::fs::write(&path, b"").unwrap();
+    let store = SqliteStore::open(&path).unwrap();
+    new_room(&store).await;
+    store.close().await;
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused_and_left_untouched() {
+    let dir = temp_dir();
+    let path = dir.path().join("newer.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE future (x); PRAGMA user_version = 99;")
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    let message = format!(
+        "{err}: {}",
+        std::error::Error::source(&err)
+            .map(|s| s.to_string())
+            .unwrap_or_default()
+    );
+    assert!(message.contains("schema version 99"), "{message}");
+    assert!(
+        message.contains(&path.display().to_string()),
+        "names the file: {message}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "the file is untouched"
+    );
+    assert!(
+        !dir.path().join("newer.db-wal").exists(),
+        "no WAL file was created"
+    );
+}
+
+#[tokio::test]
+async fn files_that_are_not_databases_are_refused_and_left_untouched() {
+    let dir = temp_dir();
+    let path = dir.path().join("notes.txt");
+    let text = "These are my notes, not a database. ".repeat(200);
+    std::fs::write(&path, &text).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    let source = std::error::Error::source(&err)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    assert!(source.contains("not a SQLite database"), "{source}");
+    assert!(source.contains("notes.txt"), "{source}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        text,
+        "nothing overwritten"
+    );
+}
+
+#[tokio::test]
+async fn directories_and_unreachable_paths_get_clear_errors() {
+    let dir = temp_dir();
+    let cases = [
+        (dir.path().to_path_buf(), "is a directory"),
+        (dir.path().join("missing/dir/chat.db"), "cannot open"),
+        ("/proc/chatcore-test.db".into(), "cannot open"),
+    ];
+    for (path, expected) in cases {
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert_eq!(err.code(), "backend");
+        let source = std::error::Error::source(&err)
+            .map(|s| s.to_string())
+            .unwrap_or_default();
+        assert!(source.contains(expected), "{}: {source}", path.display());
+        assert!(
+            source.contains(&path.display().to_string()),
+            "names the path: {source}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn readers_see_what_writers_acknowledged() {
+    let dir = temp_dir();
+    let store = SqliteStore::open_with(
+        dir.path().join("chat.db"),
+        SqliteOptions::default().readers(4),
+    )
+    .unwrap();
+    let room = new_room(&store).await;
+    for i in 1..=200u64 {
+        let seq = say(&store, room, "x").await;
+        // The very next read, on any reader connection, sees the write.
+        assert_eq!(store.get_room(room).await.unwrap().last_seq, seq);
+        assert_eq!(seq, i + 1);
+    }
+}
