@@ -376,6 +376,25 @@ fn store_message(conn: &Connection, room: &Room, message: NewMessage) -> Result<
     Ok(message)
 }
 
+/// The hot path's room update: a plain append changes only these fields (see
+/// `chatcore::store::apply_append`). Naming only them keeps SQLite from touching the room's indexes
+/// for every message.
+fn save_appended_room(conn: &Connection, room: &Room) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE rooms SET last_seq = ?2, updated_at = ?3, first_agent_reply_at = ?4 WHERE id = ?1",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            room.id.as_bytes().as_slice(),
+            room.last_seq as i64,
+            room.updated_at.0,
+            room.first_agent_reply_at.map(|t| t.0),
+        ])
+    })
+    .map_err(map_err)?;
+    Ok(())
+}
+
 fn list_rooms_sql(query: &RoomQuery) -> (String, Vec<Value>) {
     let mut sql = format!("SELECT {ROOM_COLUMNS} FROM rooms WHERE 1 = 1");
     let mut values: Vec<Value> = Vec::new();
@@ -645,7 +664,9 @@ impl MessageStore for SqliteStore {
                     return Ok(Appended::new(earlier, room, true));
                 }
                 apply_append(&mut room, &message)?;
-                let message = store_message(conn, &room, message)?;
+                let message = message.into_message(room.last_seq);
+                insert_message(conn, &message)?;
+                save_appended_room(conn, &room)?;
                 Ok(Appended::new(message, room, false))
             })
             .await

@@ -1,18 +1,24 @@
 //! The threads that own the SQLite connections, so no tokio worker ever waits on SQLite.
 //!
 //! - One **writer** thread owns the only read-write connection. It takes every queued write job,
-//!   runs them in one `BEGIN IMMEDIATE` transaction, each inside its own savepoint (a failing job
-//!   rolls back alone), commits once, and only then answers each caller: group commit. Under load one
-//!   fsync (or WAL append) carries many appends; alone, a job is its own small transaction.
+//!   runs them all in one `BEGIN IMMEDIATE` transaction, commits once, and only then answers each
+//!   caller: group commit. Under load one WAL write carries many appends; alone, a job is its own
+//!   small transaction.
+//! - A job that fails *before* changing anything (the usual case: a validation error such as a closed
+//!   room) simply reports its error; the batch goes on. A job that fails after it changed rows rolls
+//!   the whole batch back, and every job of the batch reports that nothing was stored. (Per-job
+//!   savepoints would isolate it, but they copy every page a job touches into a statement journal, a
+//!   cost paid by every append for a failure that almost never happens.)
 //! - A few **reader** threads, each with a read-only connection, answer reads from WAL snapshots in
 //!   parallel with the writer. An in-memory database has no readers: its one connection does both.
 //!
 //! Callers wait on a `tokio::sync::oneshot`, which is what keeps the runtime free.
 
 use std::thread;
+use std::time::Duration;
 
 use chatcore::{Error, Result};
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -21,12 +27,23 @@ use crate::map_err;
 /// The most jobs one group commit takes; bounds how long the first caller of a batch waits.
 const MAX_BATCH: usize = 512;
 
-/// A unit of work for the writer: runs inside a savepoint, answers after the commit.
+/// How a batch ended, for each of its jobs.
+#[derive(Clone, Copy)]
+enum BatchOutcome<'a> {
+    /// Committed: every job's own result stands.
+    Committed,
+    /// `BEGIN` or `COMMIT` failed: nothing of the batch is stored.
+    Failed(&'a rusqlite::Error),
+    /// Rolled back because a job failed after changing rows: nothing of the batch is stored.
+    RolledBack,
+}
+
+/// A unit of work for the writer: runs inside the batch's transaction, answers after it ends.
 trait WriteJob: Send {
-    /// Runs the job on the writer's connection, inside the open transaction.
-    fn run(&mut self, conn: &Connection);
-    /// Answers the caller once the batch's commit succeeded (`Ok`) or failed (`Err`).
-    fn finish(self: Box<Self>, commit: std::result::Result<(), &rusqlite::Error>);
+    /// Runs the job; returns true when it failed after changing rows (the batch must roll back).
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller once the batch is committed or abandoned.
+    fn finish(self: Box<Self>, outcome: BatchOutcome<'_>);
 }
 
 struct TypedJob<T, F> {
@@ -40,36 +57,44 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection) -> Result<T> + Send + 'static,
 {
-    fn run(&mut self, conn: &Connection) {
-        let Some(work) = self.work.take() else { return };
-        let result = (|| {
-            conn.execute_batch("SAVEPOINT job").map_err(map_err)?;
-            let outcome = work(conn);
-            let end = if outcome.is_ok() {
-                "RELEASE job"
-            } else {
-                // The job's own changes go; the batch's other jobs stay.
-                "ROLLBACK TO job; RELEASE job"
-            };
-            conn.execute_batch(end).map_err(map_err)?;
-            outcome
-        })();
+    fn run(&mut self, conn: &Connection) -> bool {
+        let Some(work) = self.work.take() else {
+            return false;
+        };
+        let before = conn.total_changes();
+        let result = work(conn);
+        let failed_half_way = result.is_err() && conn.total_changes() != before;
         self.result = Some(result);
+        failed_half_way
     }
 
-    fn finish(self: Box<Self>, commit: std::result::Result<(), &rusqlite::Error>) {
-        let answer = match (commit, self.result) {
-            (Ok(()), Some(result)) => result,
-            (Ok(()), None) => Err(Error::Backend {
+    fn finish(self: Box<Self>, outcome: BatchOutcome<'_>) {
+        let answer = match (outcome, self.result) {
+            (BatchOutcome::Committed, Some(result)) => result,
+            // A job's own error stays the most precise answer whatever happened to the batch.
+            (_, Some(Err(e))) => Err(e),
+            (BatchOutcome::Failed(e), _) => Err(map_commit_err(e)),
+            // Nothing of the batch is stored: a job that "succeeded" must not be acknowledged.
+            (BatchOutcome::RolledBack, _) => Err(Error::Unavailable {
+                backend: "sqlite",
+                source:
+                    "another write in the same transaction failed, so nothing was stored; retry"
+                        .into(),
+            }),
+            (BatchOutcome::Committed, None) => Err(Error::Backend {
                 backend: "sqlite",
                 source: "the write job did not run".into(),
             }),
-            // Nothing of the batch is stored: a job that "succeeded" must not be acknowledged.
-            (Err(e), _) => Err(map_commit_err(e)),
         };
         // The caller may have gone away (its future dropped); nothing to do then.
         let _ = self.reply.send(answer);
     }
+}
+
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)
+        .and_then(|mut stmt| stmt.execute([]))
+        .map(|_| ())
 }
 
 fn map_commit_err(e: &rusqlite::Error) -> Error {
@@ -108,6 +133,7 @@ impl Workers {
             .name(format!("{name}-writer"))
             .spawn(move || {
                 write_loop(&writer, &write_queue);
+                // The last connection to close checkpoints the whole WAL into the file.
                 drop(writer);
                 let _ = done_tx.send(());
             })
@@ -165,10 +191,10 @@ impl Workers {
         let (reply, answer) = oneshot::channel();
         let job: ReadJob = Box::new(move |conn: &Connection| {
             let result = (|| {
-                conn.execute_batch("BEGIN").map_err(map_err)?;
+                run_cached(conn, "BEGIN").map_err(map_err)?;
                 let outcome = work(conn);
                 // A read transaction has nothing to keep; ending it can only fail if it is gone.
-                let _ = conn.execute_batch("COMMIT");
+                let _ = run_cached(conn, "COMMIT");
                 outcome
             })();
             let _ = reply.send(result);
@@ -187,8 +213,24 @@ impl Workers {
     }
 }
 
+/// The writer counts as idle after this long without a job, and then checkpoints if it wrote.
+/// Under load a job always arrives sooner, so busy stores checkpoint only at `wal_autocheckpoint`.
+const IDLE_AFTER: Duration = Duration::from_millis(250);
+
 fn write_loop(conn: &Connection, queue: &Receiver<Box<dyn WriteJob>>) {
-    while let Ok(first) = queue.recv() {
+    let mut wrote_since_checkpoint = false;
+    loop {
+        let first = match queue.recv_timeout(IDLE_AFTER) {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                if wrote_since_checkpoint {
+                    checkpoint_when_idle(conn);
+                    wrote_since_checkpoint = false;
+                }
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
         while batch.len() < MAX_BATCH {
@@ -197,19 +239,38 @@ fn write_loop(conn: &Connection, queue: &Receiver<Box<dyn WriteJob>>) {
                 Err(_) => break,
             }
         }
-        let commit = conn.execute_batch("BEGIN IMMEDIATE").and_then(|()| {
-            for job in &mut batch {
-                job.run(conn);
+        let outcome = match run_cached(conn, "BEGIN IMMEDIATE") {
+            Err(e) => Err(e),
+            Ok(()) => {
+                let failed_half_way = batch.iter_mut().any(|job| job.run(conn));
+                if failed_half_way {
+                    Ok(false)
+                } else {
+                    run_cached(conn, "COMMIT").map(|()| true)
+                }
             }
-            conn.execute_batch("COMMIT")
-        });
-        if commit.is_err() && !conn.is_autocommit() {
+        };
+        if !matches!(outcome, Ok(true)) && !conn.is_autocommit() {
             // Leave no half-open transaction behind for the next batch.
             let _ = conn.execute_batch("ROLLBACK");
         }
+        let outcome = match &outcome {
+            Ok(true) => BatchOutcome::Committed,
+            Ok(false) => BatchOutcome::RolledBack,
+            Err(e) => BatchOutcome::Failed(e),
+        };
+        wrote_since_checkpoint |= matches!(outcome, BatchOutcome::Committed);
         for job in batch {
-            job.finish(commit.as_ref().map(|_| ()));
+            job.finish(outcome);
         }
+    }
+}
+
+/// Copies the WAL into the database while nobody is waiting for the writer, so a quiet store keeps a
+/// small WAL (and a fast recovery) while a busy one checkpoints only at `wal_autocheckpoint`.
+fn checkpoint_when_idle(conn: &Connection) {
+    if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::warn!(%error, "idle SQLite checkpoint failed; the next one will retry");
     }
 }
 

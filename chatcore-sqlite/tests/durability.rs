@@ -216,3 +216,108 @@ async fn readers_see_what_writers_acknowledged() {
         assert_eq!(seq, i + 1);
     }
 }
+
+/// Group commit never acknowledges what it did not store: a write that fails after changing rows
+/// (forced here with a trigger) rolls back its whole batch, every caller of that batch gets an error,
+/// and a write that fails before changing anything (a closed room) spoils nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_if_and_only_if_stored() {
+    let dir = temp_dir();
+    let path = dir.path().join("chat.db");
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    let rooms: Vec<RoomId> = {
+        let mut rooms = Vec::new();
+        for _ in 0..16 {
+            rooms.push(new_room(&store).await);
+        }
+        rooms
+    };
+    let closed = new_room(&store).await;
+    let close = chatcore::Transition::close(
+        chatcore::RoomStatus::Bot,
+        chatcore::ClosedBy::Visitor,
+        Timestamp(3),
+    );
+    store.transition(closed, close).await.unwrap();
+    // The room update after the message insert fails for one room's 4th message.
+    let poisoned = rooms[0];
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TRIGGER fail_half_way BEFORE UPDATE OF last_seq ON rooms
+             WHEN NEW.id = x'{}' AND NEW.last_seq = 4
+             BEGIN SELECT RAISE(ABORT, 'forced failure after the insert'); END;",
+            rooms[0]
+                .as_bytes()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ))
+        .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for round in 0..5 {
+        for (i, &room) in rooms.iter().chain([&closed]).enumerate() {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let text = format!("r{round}-{i}");
+                let result = store
+                    .append_message(NewMessage::new(
+                        room,
+                        Sender::Visitor,
+                        text.clone(),
+                        Timestamp(4),
+                    ))
+                    .await;
+                (room, text, result)
+            }));
+        }
+    }
+    let mut failures = 0;
+    for task in tasks {
+        let (room, text, result) = task.await.unwrap();
+        let stored = store
+            .messages_after(room, 0, 1000)
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| m.text == text);
+        match result {
+            Ok(appended) => {
+                assert!(
+                    stored,
+                    "{text} was acknowledged (seq {}) but not stored",
+                    appended.message.seq
+                );
+            }
+            Err(e) => {
+                failures += 1;
+                assert!(!stored, "{text} failed ({e}) but was stored");
+                // A closed room's message is refused as such, unless its batch was rolled back first.
+                if room == closed {
+                    assert!(
+                        matches!(
+                            e,
+                            chatcore::Error::RoomClosed(_) | chatcore::Error::Unavailable { .. }
+                        ),
+                        "{e:?}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        failures > 5,
+        "the closed room's 5 messages and the poisoned write failed"
+    );
+    for room in rooms.iter().filter(|r| **r != poisoned) {
+        let history = store.messages_after(*room, 0, 1000).await.unwrap();
+        assert!(
+            history
+                .iter()
+                .enumerate()
+                .all(|(i, m)| m.seq == i as u64 + 1),
+            "gapless"
+        );
+    }
+}
