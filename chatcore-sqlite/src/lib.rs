@@ -10,13 +10,13 @@
 //! ```
 //! use std::sync::Arc;
 //! use chatcore::{ChatService, MemoryFanout, OpenRoom};
-//! use chatcore_sqlite::SqliteStore;
+//! use chatcore_sqlite::{SqliteOptions, SqliteStore};
 //!
 //! # #[tokio::main]
 //! # async fn main() -> chatcore::Result<()> {
 //! # let dir = tempfile::tempdir().unwrap();
 //! # let path = dir.path().join("chat.db");
-//! let store = SqliteStore::open(&path)?; // created and migrated if new
+//! let store = SqliteStore::open_async(&path, SqliteOptions::default()).await?; // created if new
 //! let chat = ChatService::new(Arc::new(store), Arc::new(MemoryFanout::new()));
 //! chat.seed_default_rules().await?;
 //! let (room, _) = chat.open_room(OpenRoom::anonymous()).await?;
@@ -29,9 +29,13 @@
 //! ## How it works
 //! - **Never blocks the runtime.** One writer thread owns the read-write connection; a few reader
 //!   threads own read-only connections. Async callers hand them a job and await a oneshot reply.
-//! - **Group commit.** The writer takes every queued write, runs each in its own savepoint inside one
-//!   `BEGIN IMMEDIATE` transaction, commits once, and answers the callers after the commit. Many
-//!   concurrent appends share one commit; a failing one rolls back alone.
+//! - **Group commit.** The writer takes every queued write, runs them all in one `BEGIN IMMEDIATE`
+//!   transaction, commits once, and answers the callers after the commit: many concurrent appends
+//!   share one commit. A write that fails before changing anything (the usual case: a closed room)
+//!   fails alone; one that fails after changing rows rolls back its whole batch, and every caller of
+//!   the batch gets an error — a caller hears `Ok` exactly when its write is committed.
+//! - **Cancellation.** A write whose caller stops waiting (its future dropped, a timeout) still
+//!   completes; the caller just does not hear about it. Retry with the same `client_id` to find out.
 //! - **Atomic by construction.** All writes go through the one writer, so a seq is read and assigned
 //!   in the same transaction as the insert (no gaps, no duplicates, no `database is locked` surfacing
 //!   to callers), and status changes are compare-and-set.
@@ -182,6 +186,14 @@ pub enum SqliteError {
         /// The newest version this code knows.
         supported: i64,
     },
+    /// The file is a SQLite database of another application; it was left untouched.
+    #[error(
+        "{path} is a SQLite database of another application, not a chatcore store (left untouched)"
+    )]
+    ForeignDatabase {
+        /// The path given.
+        path: PathBuf,
+    },
     /// Setting up or migrating the file failed.
     #[error("cannot prepare {path}: {source}")]
     Setup {
@@ -198,17 +210,28 @@ pub enum SqliteError {
     Corrupt(String),
 }
 
+/// Errors that may go away by themselves (another process holds a lock, the disk is full or was
+/// remounted read-only): reported as `Unavailable`, so callers know a retry later can work.
+pub(crate) fn is_transient(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(
+            rusqlite::ErrorCode::DatabaseBusy
+                | rusqlite::ErrorCode::DatabaseLocked
+                | rusqlite::ErrorCode::DiskFull
+                | rusqlite::ErrorCode::ReadOnly
+        )
+    )
+}
+
 impl From<SqliteError> for chatcore::Error {
     fn from(error: SqliteError) -> Self {
-        let busy = matches!(
+        let transient = matches!(
             &error,
             SqliteError::Sqlite(e) | SqliteError::Open { source: e, .. } | SqliteError::Setup { source: e, .. }
-                if matches!(
-                    e.sqlite_error_code(),
-                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-                )
+                if is_transient(e)
         );
-        if busy {
+        if transient {
             chatcore::Error::Unavailable {
                 backend: "sqlite",
                 source: Box::new(error),
@@ -236,8 +259,25 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating and migrating if needed) the database at `path` with default options.
+    ///
+    /// Opening does file I/O and may wait up to the busy timeout for another process's lock: inside
+    /// an async runtime, prefer [`SqliteStore::open_async`].
     pub fn open(path: impl AsRef<Path>) -> chatcore::Result<Self> {
         SqliteStore::open_with(path, SqliteOptions::default())
+    }
+
+    /// [`SqliteStore::open_with`] on tokio's blocking pool, so the runtime's workers keep running.
+    pub async fn open_async(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> chatcore::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        tokio::task::spawn_blocking(move || SqliteStore::open_with(path, options))
+            .await
+            .map_err(|e| chatcore::Error::Backend {
+                backend: "sqlite",
+                source: Box::new(e),
+            })?
     }
 
     /// Opens the database at `path`. Nothing is written to a file that turns out not to be a chatcore
@@ -246,6 +286,20 @@ impl SqliteStore {
         let path = path.as_ref().to_path_buf();
         if path.is_dir() {
             return Err(SqliteError::IsDirectory { path }.into());
+        }
+        // SQLite would take a non-empty file shorter than its 100-byte header for a new database and
+        // overwrite it.
+        if let Ok(metadata) = std::fs::metadata(&path) {
+            if (1..100).contains(&metadata.len()) {
+                return Err(SqliteError::NotADatabase {
+                    path,
+                    source: rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
+                        Some(format!("the file is only {} bytes long", metadata.len())),
+                    ),
+                }
+                .into());
+            }
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -264,8 +318,8 @@ impl SqliteStore {
             return Err(SqliteError::ReadOnly { path }.into());
         }
         // Read before writing anything: a foreign or newer file must stay as it is.
-        let found = match schema::file_version(&writer) {
-            Ok(version) => version,
+        let state = match schema::inspect(&writer) {
+            Ok(state) => state,
             Err(source)
                 if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) =>
             {
@@ -273,17 +327,33 @@ impl SqliteStore {
             }
             Err(source) => return Err(setup(source).into()),
         };
-        if found > schema::current_version() {
+        if state.version > schema::current_version() {
             return Err(SqliteError::NewerSchema {
                 path,
-                found,
+                found: state.version,
                 supported: schema::current_version(),
             }
             .into());
         }
-        configure_writer(&writer, options.durability, options.wal_checkpoint_bytes)
-            .map_err(setup)?;
-        schema::migrate(&mut writer, found).map_err(setup)?;
+        // Another application's database must not get our tables (or WAL mode).
+        if !state.ours && !state.blank {
+            return Err(SqliteError::ForeignDatabase { path }.into());
+        }
+        // Switching to WAL does not wait for another process's lock (SQLite skips the busy handler
+        // there), and two processes may be creating the same file: retry until the busy timeout.
+        let started = std::time::Instant::now();
+        loop {
+            let prepared =
+                configure_writer(&writer, options.durability, options.wal_checkpoint_bytes)
+                    .and_then(|()| schema::migrate(&mut writer));
+            match prepared {
+                Ok(()) => break,
+                Err(e) if is_transient(&e) && started.elapsed() < options.busy_timeout => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(setup(e).into()),
+            }
+        }
         let mut readers = Vec::with_capacity(options.readers);
         for _ in 0..options.readers {
             let reader = Connection::open_with_flags(
@@ -310,7 +380,7 @@ impl SqliteStore {
         let mut conn = Connection::open_in_memory().map_err(map_err)?;
         configure_writer(&conn, Durability::Normal, DEFAULT_WAL_CHECKPOINT_BYTES)
             .map_err(map_err)?;
-        schema::migrate(&mut conn, 0).map_err(map_err)?;
+        schema::migrate(&mut conn).map_err(map_err)?;
         Ok(SqliteStore {
             workers: Workers::start(conn, Vec::new(), "chatcore-sqlite-memory")?,
             path: None,
@@ -322,8 +392,9 @@ impl SqliteStore {
         self.path.as_deref()
     }
 
-    /// Finishes every queued write and closes the database. Dropping the store does the same in the
-    /// background; `close` lets you wait for it (e.g. before copying the file).
+    /// Finishes every queued write, folds the WAL into the database file and closes it. Dropping the
+    /// store does the same in the background; `close` lets you wait for it (e.g. before copying the
+    /// file, which then holds everything on its own).
     pub async fn close(self) {
         self.workers.close().await;
     }

@@ -84,6 +84,38 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ",
 ];
 
+/// `PRAGMA application_id` of a chatcore database ("chat" in ASCII): tells our files from other
+/// SQLite databases before anything is written to them.
+pub(crate) const APPLICATION_ID: i64 = 0x6368_6174;
+
+/// What a file is, read in one snapshot (another process may be creating it right now).
+pub(crate) struct FileState {
+    /// `PRAGMA user_version`.
+    pub(crate) version: i64,
+    /// Marked as a chatcore database.
+    pub(crate) ours: bool,
+    /// No tables at all: a new or empty database.
+    pub(crate) blank: bool,
+}
+
+/// Reads the file's state without writing anything.
+pub(crate) fn inspect(conn: &Connection) -> rusqlite::Result<FileState> {
+    conn.execute_batch("BEGIN")?;
+    let state = (|| {
+        Ok(FileState {
+            version: file_version(conn)?,
+            ours: conn.query_row("PRAGMA application_id", [], |row| row.get::<_, i64>(0))?
+                == APPLICATION_ID,
+            blank: conn.query_row("SELECT count(*) = 0 FROM sqlite_master", [], |row| {
+                row.get(0)
+            })?,
+        })
+    })();
+    // Only reads happened: ending the snapshot either way changes nothing.
+    let _ = conn.execute_batch("ROLLBACK");
+    state
+}
+
 /// The schema version this code writes.
 pub(crate) fn current_version() -> i64 {
     MIGRATIONS.len() as i64
@@ -94,13 +126,18 @@ pub(crate) fn file_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA user_version", [], |row| row.get(0))
 }
 
-/// Applies the migrations after `from`, each in its own transaction with its version bump, so a crash
-/// mid-way leaves the file at a consistent version.
-pub(crate) fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(from.max(0) as usize) {
+/// Applies the migrations the file lacks, each in its own exclusive transaction with its version
+/// bump, so a crash mid-way leaves the file at a consistent version. The version is read again inside
+/// each transaction: two processes opening a new file at once apply each migration once.
+pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+        if file_version(&tx)? > index as i64 {
+            continue;
+        }
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
         tx.commit()?;
     }
     Ok(())

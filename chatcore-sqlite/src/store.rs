@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use chatcore::analytics::{AnalyticsCounts, AnalyticsWindow, DailyActivity};
-use chatcore::store::{apply_append, apply_rating, effective_message_limit};
+use chatcore::store::{apply_append, apply_rating, effective_message_limit, prepare_new_room};
 use chatcore::{
     Agent, AgentId, AgentRole, Appended, BotRule, Error, Intent, Message, MessageStore, NewAgent,
     NewMessage, NewRule, Participant, Rating, Result, Room, RoomId, RoomOrder, RoomQuery,
@@ -537,11 +537,7 @@ impl MessageStore for SqliteStore {
     ) -> Result<(Room, Vec<Message>)> {
         self.workers
             .write(move |conn| {
-                if room.last_seq != 0 {
-                    return Err(Error::InvalidRequest(
-                        "a new room has no messages yet".into(),
-                    ));
-                }
+                let (room, messages) = prepare_new_room(room, opening)?;
                 let exists = conn
                     .prepare_cached("SELECT count(*) FROM rooms WHERE id = ?1")
                     .and_then(|mut stmt| {
@@ -553,12 +549,6 @@ impl MessageStore for SqliteStore {
                         kind: "room",
                         key: room.id.to_string(),
                     });
-                }
-                let mut room = room;
-                let mut messages = Vec::with_capacity(opening.len());
-                for message in opening {
-                    let seq = apply_append(&mut room, &message)?;
-                    messages.push(message.into_message(seq));
                 }
                 insert_room(conn, &room)?;
                 for message in &messages {

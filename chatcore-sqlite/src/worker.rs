@@ -40,7 +40,8 @@ enum BatchOutcome<'a> {
 
 /// A unit of work for the writer: runs inside the batch's transaction, answers after it ends.
 trait WriteJob: Send {
-    /// Runs the job; returns true when it failed after changing rows (the batch must roll back).
+    /// Runs the job; returns true when the batch must roll back: the job failed after changing rows,
+    /// panicked, or SQLite ended the transaction itself.
     fn run(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the batch is committed or abandoned.
     fn finish(self: Box<Self>, outcome: BatchOutcome<'_>);
@@ -62,8 +63,14 @@ where
             return false;
         };
         let before = conn.total_changes();
-        let result = work(conn);
-        let failed_half_way = result.is_err() && conn.total_changes() != before;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)));
+        let panicked_job = outcome.is_err();
+        let result = outcome.unwrap_or_else(|_| Err(panicked()));
+        // SQLite rolls the whole transaction back by itself on some errors (disk full, I/O errors):
+        // then nothing of the batch is left, whatever this job changed.
+        let failed_half_way = panicked_job
+            || conn.is_autocommit()
+            || (result.is_err() && conn.total_changes() != before);
         self.result = Some(result);
         failed_half_way
     }
@@ -98,18 +105,17 @@ fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 fn map_commit_err(e: &rusqlite::Error) -> Error {
-    let message = format!("commit failed: {e}");
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            Error::Unavailable {
-                backend: "sqlite",
-                source: message.into(),
-            }
-        }
-        _ => Error::Backend {
+    let message = format!("commit failed, nothing stored: {e}");
+    if crate::is_transient(e) {
+        Error::Unavailable {
             backend: "sqlite",
             source: message.into(),
-        },
+        }
+    } else {
+        Error::Backend {
+            backend: "sqlite",
+            source: message.into(),
+        }
     }
 }
 
@@ -127,24 +133,14 @@ pub(crate) struct Workers {
 impl Workers {
     /// Starts the writer on `writer` and one reader thread per connection in `readers`.
     pub(crate) fn start(writer: Connection, readers: Vec<Connection>, name: &str) -> Result<Self> {
-        let (writes, write_queue) = crossbeam_channel::unbounded::<Box<dyn WriteJob>>();
-        let (done_tx, done_rx) = oneshot::channel();
-        thread::Builder::new()
-            .name(format!("{name}-writer"))
-            .spawn(move || {
-                write_loop(&writer, &write_queue);
-                // The last connection to close checkpoints the whole WAL into the file.
-                drop(writer);
-                let _ = done_tx.send(());
-            })
-            .map_err(spawn_err)?;
+        let mut reader_threads = Vec::with_capacity(readers.len());
         let reads = if readers.is_empty() {
             None
         } else {
             let (reads, read_queue) = crossbeam_channel::unbounded::<ReadJob>();
             for (index, conn) in readers.into_iter().enumerate() {
                 let queue: Receiver<ReadJob> = read_queue.clone();
-                thread::Builder::new()
+                let handle = thread::Builder::new()
                     .name(format!("{name}-reader-{index}"))
                     .spawn(move || {
                         for job in queue {
@@ -152,9 +148,28 @@ impl Workers {
                         }
                     })
                     .map_err(spawn_err)?;
+                reader_threads.push(handle);
             }
             Some(reads)
         };
+        let (writes, write_queue) = crossbeam_channel::unbounded::<Box<dyn WriteJob>>();
+        let (done_tx, done_rx) = oneshot::channel();
+        thread::Builder::new()
+            .name(format!("{name}-writer"))
+            .spawn(move || {
+                write_loop(&writer, &write_queue);
+                // The writer's connection closes last: only then can it fold the whole WAL into the
+                // database file, so that after `close` the file alone holds everything.
+                for reader in reader_threads {
+                    let _ = reader.join();
+                }
+                if let Err(error) = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                    tracing::warn!(%error, "final SQLite checkpoint failed; the WAL file keeps the rest");
+                }
+                drop(writer);
+                let _ = done_tx.send(());
+            })
+            .map_err(spawn_err)?;
         Ok(Workers {
             writes,
             reads,
@@ -192,7 +207,9 @@ impl Workers {
         let job: ReadJob = Box::new(move |conn: &Connection| {
             let result = (|| {
                 run_cached(conn, "BEGIN").map_err(map_err)?;
-                let outcome = work(conn);
+                // A panicking read must not take the reader thread (and every later read) with it.
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)))
+                    .unwrap_or_else(|_| Err(panicked()));
                 // A read transaction has nothing to keep; ending it can only fail if it is gone.
                 let _ = run_cached(conn, "COMMIT");
                 outcome
@@ -271,6 +288,13 @@ fn write_loop(conn: &Connection, queue: &Receiver<Box<dyn WriteJob>>) {
 fn checkpoint_when_idle(conn: &Connection) {
     if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
         tracing::warn!(%error, "idle SQLite checkpoint failed; the next one will retry");
+    }
+}
+
+fn panicked() -> Error {
+    Error::Backend {
+        backend: "sqlite",
+        source: "the store operation panicked; nothing of it was stored".into(),
     }
 }
 

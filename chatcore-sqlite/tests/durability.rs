@@ -321,3 +321,74 @@ async fn acknowledged_if_and_only_if_stored() {
         );
     }
 }
+
+#[tokio::test]
+async fn another_applications_database_is_refused_and_left_untouched() {
+    let dir = temp_dir();
+    let path = dir.path().join("invoices.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL); INSERT INTO invoices VALUES (1, 9.5);")
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let err = SqliteStore::open(&path).unwrap_err();
+    let source = std::error::Error::source(&err)
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    assert!(source.contains("another application"), "{source}");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        before,
+        "not switched to WAL, no tables added"
+    );
+    // A tiny file that is not a database is not mistaken for a new one.
+    let tiny = dir.path().join("tiny.db");
+    std::fs::write(&tiny, b"x").unwrap();
+    assert!(SqliteStore::open(&tiny).is_err());
+    assert_eq!(std::fs::read(&tiny).unwrap(), b"x");
+}
+
+#[tokio::test]
+async fn after_close_the_database_file_alone_holds_everything() {
+    let dir = temp_dir();
+    let path = dir.path().join("chat.db");
+    let store = SqliteStore::open_async(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let room = new_room(&store).await;
+    for i in 0..300 {
+        say(&store, room, &format!("message {i}")).await;
+    }
+    // Readers have been used too: they must not keep the WAL alive.
+    assert_eq!(
+        store.messages_after(room, 0, 1000).await.unwrap().len(),
+        301
+    );
+    store.close().await;
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    let store = SqliteStore::open(&copy).unwrap();
+    assert_eq!(
+        store.get_room(room).await.unwrap().last_seq,
+        301,
+        "the copied main file has it all"
+    );
+}
+
+#[test]
+fn processes_opening_a_new_file_at_once_all_succeed() {
+    let dir = temp_dir();
+    for round in 0..10 {
+        let path = dir.path().join(format!("chat-{round}.db"));
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || SqliteStore::open(&path).map(|_| ()))
+            })
+            .collect();
+        for opener in openers {
+            opener.join().unwrap().unwrap();
+        }
+    }
+}

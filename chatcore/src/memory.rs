@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use crate::analytics::{AnalyticsCounts, AnalyticsWindow};
-use crate::store::{apply_append, apply_rating, effective_message_limit, queue_key};
+use crate::store::{
+    apply_append, apply_rating, effective_message_limit, prepare_new_room, queue_key,
+};
 use crate::{
     Agent, AgentId, Appended, BotRule, Delivery, Error, Event, Fanout, Message, MessageStore,
     NewAgent, NewMessage, NewRule, Rating, Result, Room, RoomId, RoomQuery, RoomStatus, RuleId,
@@ -125,23 +127,16 @@ impl MessageStore for MemoryStore {
                 key: room.id.to_string(),
             });
         }
-        if room.last_seq != 0 {
-            return Err(Error::InvalidRequest(
-                "a new room has no messages yet".into(),
-            ));
-        }
-        // The entry is not in the map yet, so a failing message leaves the store untouched.
-        let mut entry = RoomEntry {
-            room,
-            messages: Vec::with_capacity(opening.len()),
-            client_ids: HashMap::new(),
+        let (room, stored) = prepare_new_room(room, opening)?;
+        let client_ids = stored
+            .iter()
+            .filter_map(|m| Some(((m.sender, m.client_id.clone()?), m.seq)))
+            .collect();
+        let entry = RoomEntry {
+            room: room.clone(),
+            messages: stored.clone(),
+            client_ids,
         };
-        let mut stored = Vec::with_capacity(opening.len());
-        for message in opening {
-            apply_append(&mut entry.room, &message)?;
-            stored.push(entry.push(message));
-        }
-        let room = entry.room.clone();
         state.rooms.insert(room.id, entry);
         Ok((room, stored))
     }

@@ -170,6 +170,31 @@ impl Appended {
     }
 }
 
+/// Checks a room and its opening messages before a store creates them: a new room has no messages
+/// yet ([`Error::InvalidRequest`] otherwise), and no two opening messages share a sender and client id.
+/// Returns the room and the stored messages, seqs 1, 2, … assigned via [`apply_append`].
+pub fn prepare_new_room(mut room: Room, opening: Vec<NewMessage>) -> Result<(Room, Vec<Message>)> {
+    if room.last_seq != 0 {
+        return Err(Error::InvalidRequest(
+            "a new room has no messages yet".into(),
+        ));
+    }
+    let mut client_ids = std::collections::HashSet::new();
+    let mut messages = Vec::with_capacity(opening.len());
+    for message in opening {
+        if let Some(client_id) = &message.client_id {
+            if !client_ids.insert((message.sender, client_id.clone())) {
+                return Err(Error::InvalidRequest(format!(
+                    "two opening messages share the client id {client_id:?}"
+                )));
+            }
+        }
+        let seq = apply_append(&mut room, &message)?;
+        messages.push(message.into_message(seq));
+    }
+    Ok((room, messages))
+}
+
 /// Checks an append against the room and updates the room's bookkeeping; returns the new message's
 /// seq. Backends call it inside the transaction that stores the message.
 ///

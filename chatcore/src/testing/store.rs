@@ -142,6 +142,20 @@ pub async fn room_create_and_get(store: &SharedStore) {
         "a failed create changes nothing"
     );
 
+    // Two opening messages with one client id: refused, nothing created.
+    let twins = Room::new(RoomId::random(), Participant::Anonymous, at(5));
+    let opening = vec![
+        NewMessage::new(twins.id, Sender::Bot, "one", at(5)).with_client_id("x"),
+        NewMessage::new(twins.id, Sender::Bot, "two", at(5)).with_client_id("x"),
+    ];
+    let err = expect_err(
+        store.create_room(twins.clone(), opening).await,
+        "duplicate opening client ids",
+    );
+    assert!(matches!(err, Error::InvalidRequest(_)), "{err:?}");
+    let err = expect_err(store.get_room(twins.id).await, "room of a refused create");
+    assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
+
     let missing = RoomId::random();
     let err = expect_err(store.get_room(missing).await, "get_room of an unknown id");
     assert!(
