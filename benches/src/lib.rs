@@ -28,3 +28,68 @@ pub async fn create_rooms(store: &dyn MessageStore, count: usize) -> Vec<RoomId>
 pub fn visitor_message(room: RoomId) -> NewMessage {
     NewMessage::new(room, Sender::Visitor, VISITOR_TEXT, Timestamp(2))
 }
+
+/// A Redis server for a benchmark: `REDIS_URL` when set, otherwise a `redis-server` started on a free
+/// loopback port (no persistence), stopped when this value is dropped.
+pub struct BenchRedis {
+    /// Where it listens.
+    pub url: String,
+    child: Option<std::process::Child>,
+}
+
+impl BenchRedis {
+    /// Uses `REDIS_URL` or starts a server; panics with a clear message when neither works.
+    pub fn start() -> BenchRedis {
+        if let Ok(url) = std::env::var("REDIS_URL") {
+            return BenchRedis { url, child: None };
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (apt-get install redis-server) or set REDIS_URL");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        BenchRedis {
+            url: format!("redis://127.0.0.1:{port}/0"),
+            child: Some(child),
+        }
+    }
+}
+
+impl Drop for BenchRedis {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The value at quantile `q` (0..=1) of sorted samples.
+pub fn quantile(sorted: &[std::time::Duration], q: f64) -> std::time::Duration {
+    if sorted.is_empty() {
+        return std::time::Duration::ZERO;
+    }
+    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}

@@ -87,7 +87,8 @@ pub enum Delivery {
 /// Contract (checked by `chatcore::testing`):
 /// - events published to a topic by one publisher arrive at each subscriber in publish order;
 /// - a subscriber receives every event published after its `subscribe` returned (or a lag signal in
-///   its place), and none published before it subscribed;
+///   its place); an event whose `publish` returned just before may still arrive first (backends may
+///   queue publishes so they never delay the chat), which consumers handle by seq;
 /// - a subscriber never silently misses an event: a loss shows as [`Delivery::Lagged`] before the
 ///   events that follow it;
 /// - publishing never waits for subscribers (a slow subscriber lags, it does not slow the room).

@@ -163,7 +163,7 @@ macro_rules! __fanout_checks {
         $callback!($($args)*;
             fanout_delivers_in_publish_order,
             fanout_topics_are_isolated,
-            fanout_delivers_only_after_subscribe,
+            fanout_delivers_what_follows_subscribe,
             fanout_reaches_every_subscriber,
             fanout_never_drops_silently,
             fanout_publish_without_subscribers_succeeds,

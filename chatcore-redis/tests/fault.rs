@@ -1,0 +1,108 @@
+//! Redis goes away mid-conversation and comes back: calls fail fast with a clear error meanwhile, the
+//! store and the subscriptions recover by themselves, nothing acknowledged is lost.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chatcore::{ChatService, Delivery, OpenRoom};
+use chatcore_redis::{RedisConfig, RedisFanout, RedisStore};
+
+mod support;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_down_and_back() {
+    let mut server = support::OwnRedis::start(true);
+    let config = RedisConfig::new(server.url()).prefix("fault:");
+    let store = RedisStore::connect(&config).await.unwrap();
+    let fanout = RedisFanout::connect(&config).await.unwrap();
+    let chat = ChatService::new(Arc::new(store), Arc::new(fanout.clone()));
+    chat.seed_default_rules().await.unwrap();
+    let (room, _) = chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    let mut subscription = chatcore::Fanout::subscribe(&fanout, chatcore::Topic::Room(room.id))
+        .await
+        .unwrap();
+    let mut acknowledged = Vec::new();
+    for i in 0..10 {
+        let turn = chat
+            .post_visitor_message(room.id, &format!("how much is it {i}"), None)
+            .await
+            .unwrap();
+        acknowledged.push((turn.message.seq, turn.message.text.clone()));
+    }
+
+    server.stop();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let err = chat
+            .post_visitor_message(room.id, "anyone?", None)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "unavailable", "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "failed fast: {:?}",
+            started.elapsed()
+        );
+    }
+
+    server.restart();
+    // The connection comes back by itself; the first calls may still see the old one fail.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let turn = loop {
+        match chat.post_visitor_message(room.id, "back again", None).await {
+            Ok(turn) => break turn,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "Redis did not come back: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let history = chat.history(room.id, 0, 1000).await.unwrap();
+    for (seq, text) in &acknowledged {
+        assert!(
+            history.iter().any(|m| m.seq == *seq && &m.text == text),
+            "acknowledged seq {seq} lost"
+        );
+    }
+    assert!(
+        history
+            .iter()
+            .enumerate()
+            .all(|(i, m)| m.seq == i as u64 + 1),
+        "gapless"
+    );
+    assert_eq!(
+        turn.message.seq,
+        history.iter().find(|m| m.text == "back again").unwrap().seq
+    );
+
+    // The subscription reports the gap, then carries new events again.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut lagged = false;
+    loop {
+        let delivery = tokio::time::timeout(Duration::from_secs(20), subscription.recv())
+            .await
+            .expect("subscription alive")
+            .expect("subscription open");
+        match delivery {
+            Delivery::Lagged { .. } => lagged = true,
+            Delivery::Event(event) => {
+                if let chatcore::Event::Message { message } = &*event {
+                    if message.text == "after the lag" {
+                        break;
+                    }
+                }
+            }
+        }
+        if lagged {
+            chat.post_visitor_message(room.id, "after the lag", None)
+                .await
+                .unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no new events after reconnecting"
+        );
+    }
+    assert!(lagged, "a subscriber that missed events is told so");
+}
