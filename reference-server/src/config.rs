@@ -1,0 +1,83 @@
+//! Command line and environment: every setting is a flag with an environment variable behind it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// The chatcore reference server: a car-rental support chat with a keyword bot, human agents and
+/// analytics.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without a subcommand the server runs.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings shared by every subcommand.
+    #[command(flatten)]
+    pub options: Options,
+}
+
+/// Operator subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Validate the configuration and reach the backend, then exit.
+    Check,
+}
+
+/// Where the chat's state lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// A SQLite file in the data directory, events inside this process.
+    Sqlite,
+    /// Redis (REDIS_URL or REDIS_HOST / REDIS_PORT / REDIS_DB) for store and events: many instances.
+    Redis,
+}
+
+/// Settings.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Options {
+    /// Address to listen on.
+    #[arg(long, env = "CHATCORE_ADDR", default_value = "127.0.0.1:8000")]
+    pub addr: SocketAddr,
+
+    /// Storage and event backend.
+    #[arg(long, env = "CHAT_BACKEND", value_enum, default_value = "sqlite")]
+    pub backend: Backend,
+
+    /// Directory for the SQLite file (chat.db) and the server secret (sqlite backend).
+    #[arg(long, env = "CHATCORE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// Close chats idle for this many seconds (the seed's CHAT_TIMEOUT).
+    #[arg(long, env = "CHAT_TIMEOUT", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=31_536_000))]
+    pub chat_timeout: u64,
+
+    /// Longest message in characters (the seed's MAX_MESSAGE_LENGTH).
+    #[arg(long, env = "MAX_MESSAGE_LENGTH", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub max_message_length: u64,
+
+    /// Password of the `admin` superuser created on first start; generated and logged once when unset.
+    #[arg(long, env = "CHATCORE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Server secret (base64url, 32+ bytes) signing sessions; stored in the data directory when unset
+    /// (sqlite backend). Instances sharing Redis must share it.
+    #[arg(long, env = "CHATCORE_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// Origins allowed to open WebSockets, comma-separated (e.g. https://rentals.example). The
+    /// server's own http://HOST:PORT and http://localhost:PORT are always allowed.
+    #[arg(long, env = "CHATCORE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Mark cookies Secure (serve behind HTTPS).
+    #[arg(long, env = "CHATCORE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Most open connections at once; more are refused with 503.
+    #[arg(long, env = "CHATCORE_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+}

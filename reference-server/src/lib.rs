@@ -1,0 +1,166 @@
+//! # reference-server
+//!
+//! The chatcore reference server: visitor chat, agent dashboard and chat over HTTP and a WebSocket
+//! protocol (docs/PROTOCOL.md), on the embedded SQLite store or on Redis for several instances.
+//!
+//! Layers: `protocol` (frames on the wire) → `ws` / `pages` (what each frame or form does) →
+//! `chatcore::ChatService` → the store and fanout. The server is a library function, [`serve`], taking
+//! a bound listener and a shutdown future; `main.rs` only parses the configuration.
+
+#![deny(missing_docs)]
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue};
+use axum::routing::{get, post};
+use axum::Router;
+use chatcore::ChatService;
+use tokio::net::TcpListener;
+
+pub mod auth;
+pub mod config;
+mod pages;
+pub mod protocol;
+pub mod setup;
+mod ws;
+
+pub use setup::{build, Built};
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    inner: Arc<StateInner>,
+}
+
+#[derive(Debug)]
+struct StateInner {
+    chat: ChatService,
+    secret: auth::Secret,
+    allowed_origins: Vec<String>,
+    secure_cookies: bool,
+    templates: minijinja::Environment<'static>,
+    connections: Arc<tokio::sync::Semaphore>,
+    login_attempts:
+        std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (u32, std::time::Instant)>>,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// The state for a chat service.
+    pub fn new(
+        chat: ChatService,
+        secret: auth::Secret,
+        allowed_origins: Vec<String>,
+        secure_cookies: bool,
+        max_connections: usize,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
+        AppState {
+            inner: Arc::new(StateInner {
+                chat,
+                secret,
+                allowed_origins,
+                secure_cookies,
+                templates: pages::templates(),
+                connections: Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
+                login_attempts: std::sync::Mutex::new(std::collections::HashMap::new()),
+                shutdown,
+            }),
+        }
+    }
+
+    /// The chat service.
+    pub fn chat(&self) -> &ChatService {
+        &self.inner.chat
+    }
+
+    pub(crate) fn secret(&self) -> &auth::Secret {
+        &self.inner.secret
+    }
+}
+
+/// The routes (the seed guide's paths).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/healthz", get(pages::healthz))
+        .route("/chat/", get(pages::visitor_chat))
+        .route("/agent/login/", get(pages::login_form).post(pages::login))
+        .route("/agent/logout/", post(pages::logout))
+        .route("/agent/dashboard/", get(pages::dashboard))
+        .route(
+            "/agent/chat/{room_id}/",
+            get(pages::agent_chat).post(pages::agent_chat_action),
+        )
+        .route("/agent/close-chat/{room_id}/", post(pages::close_chat))
+        .route("/ws/chat/{room_id}/", get(ws::room_socket))
+        .route("/ws/agent/", get(ws::agents_socket))
+        .route("/static/{file}", get(pages::static_file))
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Content-Security-Policy without inline scripts, and the usual hardening headers, on every response.
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
+}
+
+/// Serves the app on `listener` until `shutdown` resolves, then stops accepting, tells every
+/// WebSocket to close (close frame 1001) and waits for in-flight requests to finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown_tx: tokio::sync::watch::Sender<bool>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let sweeper = tokio::spawn(idle_sweep(
+        state.chat().clone(),
+        state.inner.shutdown.clone(),
+    ));
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = shutdown_tx.send(true);
+        })
+        .await;
+    sweeper.abort();
+    result
+}
+
+/// Closes idle rooms (`CHAT_TIMEOUT`) once a minute.
+async fn idle_sweep(chat: ChatService, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                match chat.close_idle_rooms().await {
+                    Ok(closed) if !closed.is_empty() => tracing::info!(rooms = closed.len(), "closed idle chats"),
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "idle sweep failed"),
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}

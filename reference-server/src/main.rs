@@ -1,0 +1,83 @@
+//! `reference-server`: parses the configuration, sets up logging, binds, and runs the library's
+//! server until SIGINT or SIGTERM.
+
+use clap::Parser;
+use reference_server::config::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,reference_server=info".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let built = match reference_server::build(&cli.options).await {
+        Ok(built) => built,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    if let Some(password) = &built.generated_admin_password {
+        tracing::warn!(
+            "created the superuser `admin` with the password {password} — log in at /agent/login/ \
+             and keep it safe; it is not shown again (set CHATCORE_ADMIN_PASSWORD to choose one)"
+        );
+    }
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Check => {
+            println!(
+                "configuration ok; the {:?} backend answers",
+                cli.options.backend
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Command::Serve => {
+            let listener = match tokio::net::TcpListener::bind(cli.options.addr).await {
+                Ok(listener) => listener,
+                Err(error) => {
+                    eprintln!("error: cannot listen on {}: {error}", cli.options.addr);
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            tracing::info!(
+                "listening on http://{} — visitors: /chat/, agents: /agent/login/",
+                cli.options.addr
+            );
+            match reference_server::serve(listener, built.state, built.shutdown, shutdown_signal())
+                .await
+            {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down: closing connections");
+}

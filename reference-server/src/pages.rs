@@ -1,0 +1,497 @@
+//! Server-rendered pages (auto-escaping templates) and their forms.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, Form, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use chatcore::{Agent, ClosedBy, OpenRoom, Room, RoomId, RoomQuery, RoomStatus};
+use serde::Deserialize;
+
+use crate::auth::{self, Session};
+use crate::AppState;
+
+const SESSION_COOKIE: &str = "chatcore_session";
+const VISITOR_COOKIE: &str = "chatcore_visitor";
+const LOGIN_COOKIE: &str = "chatcore_login";
+
+/// Login attempts per address within [`LOGIN_WINDOW`] before further ones are refused.
+const LOGIN_ATTEMPTS: u32 = 10;
+const LOGIN_WINDOW: Duration = Duration::from_secs(300);
+
+/// The templates, compiled in; HTML ones auto-escape every value.
+pub(crate) fn templates() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    for (name, source) in [
+        ("base.html", include_str!("../templates/base.html")),
+        ("home.html", include_str!("../templates/home.html")),
+        ("chat.html", include_str!("../templates/chat.html")),
+        ("login.html", include_str!("../templates/login.html")),
+        (
+            "dashboard.html",
+            include_str!("../templates/dashboard.html"),
+        ),
+        (
+            "agent_chat.html",
+            include_str!("../templates/agent_chat.html"),
+        ),
+        ("error.html", include_str!("../templates/error.html")),
+    ] {
+        // The templates are part of the binary and checked by the tests: a syntax error is a bug.
+        if let Err(error) = env.add_template(name, source) {
+            panic!("template {name} does not compile: {error}");
+        }
+    }
+    env
+}
+
+fn render(state: &AppState, name: &str, context: minijinja::Value) -> Response {
+    match state
+        .inner
+        .templates
+        .get_template(name)
+        .and_then(|template| template.render(context))
+    {
+        Ok(html) => Html(html).into_response(),
+        Err(error) => {
+            tracing::error!(%error, template = name, "rendering failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be rendered",
+            )
+                .into_response()
+        }
+    }
+}
+
+fn error_page(state: &AppState, status: StatusCode, message: &str) -> Response {
+    let mut response = render(
+        state,
+        "error.html",
+        minijinja::context! { status => status.as_u16(), message => message },
+    );
+    *response.status_mut() = status;
+    response
+}
+
+/// The value of a cookie in the request.
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn set_cookie(
+    state: &AppState,
+    name: &str,
+    value: &str,
+    same_site: &str,
+    max_age_secs: i64,
+) -> HeaderValue {
+    let secure = if state.inner.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let text = format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{secure}"
+    );
+    // Cookie values here are base64url and ids: always valid header text.
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// The logged-in agent (active account, valid unexpired session), if any.
+pub(crate) async fn current_agent(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Option<(Agent, Session)> {
+    let value = cookie(headers, SESSION_COOKIE)?;
+    let session = Session::from_cookie(&value, state.secret(), state.chat().now())?;
+    let agent = state.chat().store().get_agent(session.agent).await.ok()?;
+    agent.active.then_some((agent, session))
+}
+
+/// The visitor's room, proven by the visitor cookie's token.
+pub(crate) async fn visitor_room(state: &AppState, headers: &HeaderMap) -> Option<Room> {
+    let value = cookie(headers, VISITOR_COOKIE)?;
+    let (room_id, token) = value.split_once('.')?;
+    let room = state.chat().room(room_id.parse().ok()?).await.ok()?;
+    let digest = room.visitor_credential.as_deref()?;
+    state
+        .secret()
+        .visitor_matches(token, digest)
+        .then_some(room)
+}
+
+pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
+    match state.chat().store().rules_version().await {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store unavailable: {error}"),
+        )
+            .into_response(),
+    }
+}
+
+pub(crate) async fn home(State(state): State<AppState>) -> Response {
+    render(&state, "home.html", minijinja::context! {})
+}
+
+/// `GET /chat/`: resumes the visitor's room (cookie) or opens a new one.
+pub(crate) async fn visitor_chat(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let existing = visitor_room(&state, &headers)
+        .await
+        .filter(|room| room.status.is_open() || room.rating.is_none());
+    let (room, new_cookie) = match existing {
+        Some(room) => (room, None),
+        None => {
+            let token = auth::random_token();
+            let open = OpenRoom::anonymous().credential(state.secret().visitor_digest(&token));
+            match state.chat().open_room(open).await {
+                Ok((room, _)) => {
+                    let value = format!("{}.{token}", room.id);
+                    (room, Some(value))
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot open a room");
+                    return error_page(
+                        &state,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "The chat is unavailable right now. Please try again in a moment.",
+                    );
+                }
+            }
+        }
+    };
+    let context = minijinja::context! {
+        room_id => room.id.to_string(),
+        max_chars => state.chat().config().max_message_chars,
+    };
+    let mut response = render(&state, "chat.html", context);
+    if let Some(value) = new_cookie {
+        let max_age = state.chat().config().idle_timeout.as_secs() as i64 * 24;
+        // Lax: the visitor arrives from links on the rental site and must keep their chat.
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, VISITOR_COOKIE, &value, "Lax", max_age),
+        );
+    }
+    response
+}
+
+/// `GET /agent/login/`.
+pub(crate) async fn login_form(State(state): State<AppState>) -> Response {
+    login_page(&state, None, StatusCode::OK)
+}
+
+fn login_page(state: &AppState, error: Option<&str>, status: StatusCode) -> Response {
+    // The login form's CSRF token comes from a short-lived nonce cookie: no session exists yet.
+    let nonce = auth::random_token();
+    let csrf = state.secret().csrf_token(&nonce);
+    let mut response = render(
+        state,
+        "login.html",
+        minijinja::context! { csrf => csrf, error => error },
+    );
+    *response.status_mut() = status;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, LOGIN_COOKIE, &nonce, "Strict", 900),
+    );
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Whether the address may try another login now.
+fn login_allowed(state: &AppState, address: std::net::IpAddr) -> bool {
+    let mut attempts = state
+        .inner
+        .login_attempts
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    attempts.retain(|_, (_, since)| now.duration_since(*since) < LOGIN_WINDOW);
+    let entry = attempts.entry(address).or_insert((0, now));
+    entry.0 += 1;
+    entry.0 <= LOGIN_ATTEMPTS
+}
+
+/// `POST /agent/login/`.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let nonce = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if nonce.is_empty() || !state.secret().csrf_matches(&nonce, &form.csrf) {
+        return login_page(
+            &state,
+            Some("Your login form expired. Please try again."),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    if !login_allowed(&state, peer.ip()) {
+        return login_page(
+            &state,
+            Some("Too many login attempts. Wait a few minutes."),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let agent = state.chat().find_agent(&form.username).await.ok().flatten();
+    let valid = match &agent {
+        Some(agent) => agent.active && auth::verify_password(&form.password, &agent.password_hash),
+        None => {
+            // Same work for unknown users, so timing does not reveal which usernames exist.
+            let _ = auth::verify_password(&form.password, auth::dummy_hash());
+            false
+        }
+    };
+    let Some(agent) = agent.filter(|_| valid) else {
+        return login_page(
+            &state,
+            Some("Wrong username or password."),
+            StatusCode::UNAUTHORIZED,
+        );
+    };
+    let session = Session::new(agent.id, state.chat().now());
+    let mut response = Redirect::to("/agent/dashboard/").into_response();
+    let max_age = auth::SESSION_HOURS * 3600;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            &state,
+            SESSION_COOKIE,
+            &session.to_cookie(state.secret()),
+            "Strict",
+            max_age,
+        ),
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, LOGIN_COOKIE, "", "Strict", 0),
+    );
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    action: String,
+}
+
+/// The agent behind a state-changing request: logged in, and the form's CSRF token matches.
+async fn agent_for_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    form: &CsrfForm,
+) -> Result<Agent, Response> {
+    let Some((agent, session)) = current_agent(state, headers).await else {
+        return Err(Redirect::to("/agent/login/").into_response());
+    };
+    if !state.secret().csrf_matches(&session.nonce, &form.csrf) {
+        return Err(error_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "The form's security token is missing or wrong. Reload the page and try again.",
+        ));
+    }
+    Ok(agent)
+}
+
+/// `POST /agent/logout/`.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if let Err(response) = agent_for_form(&state, &headers, &form).await {
+        return response;
+    }
+    let mut response = Redirect::to("/agent/login/").into_response();
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(&state, SESSION_COOKIE, "", "Strict", 0),
+    );
+    response
+}
+
+fn room_context(room: &Room, position: Option<u64>) -> minijinja::Value {
+    minijinja::context! {
+        id => room.id.to_string(),
+        status => room.status.as_str(),
+        created_at => room.created_at.0,
+        updated_at => room.updated_at.0,
+        escalated_at => room.escalated_at.map(|t| t.0),
+        last_seq => room.last_seq,
+        agent_id => room.agent.map(|a| a.0),
+        queue_position => position,
+    }
+}
+
+/// `GET /agent/dashboard/`: the queue (oldest first), rooms with agents, rooms with the bot.
+pub(crate) async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some((agent, session)) = current_agent(&state, &headers).await else {
+        return Redirect::to("/agent/login/").into_response();
+    };
+    let chat = state.chat();
+    let lists = async {
+        let queue = chat.rooms(&RoomQuery::queue()).await?;
+        let active = chat
+            .rooms(&RoomQuery::with_statuses([RoomStatus::WithAgent]))
+            .await?;
+        let bot = chat
+            .rooms(&RoomQuery::with_statuses([RoomStatus::Bot]).page(0, 50))
+            .await?;
+        Ok::<_, chatcore::Error>((queue, active, bot))
+    };
+    let (queue, active, bot) = match lists.await {
+        Ok(lists) => lists,
+        Err(error) => {
+            tracing::warn!(%error, "dashboard lists failed");
+            return error_page(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The chat store is unavailable right now.",
+            );
+        }
+    };
+    let context = minijinja::context! {
+        agent => minijinja::context! { id => agent.id.0, name => agent.display_name, superuser => agent.role == chatcore::AgentRole::Superuser },
+        csrf => state.secret().csrf_token(&session.nonce),
+        queue => queue.iter().enumerate().map(|(i, r)| room_context(r, Some(i as u64 + 1))).collect::<Vec<_>>(),
+        active => active.iter().map(|r| room_context(r, None)).collect::<Vec<_>>(),
+        bot => bot.iter().map(|r| room_context(r, None)).collect::<Vec<_>>(),
+    };
+    render(&state, "dashboard.html", context)
+}
+
+/// `GET /agent/chat/{room_id}/`: transcript and actions.
+pub(crate) async fn agent_chat(
+    State(state): State<AppState>,
+    Path(room_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some((agent, session)) = current_agent(&state, &headers).await else {
+        return Redirect::to("/agent/login/").into_response();
+    };
+    let Ok(room_id) = room_id.parse::<RoomId>() else {
+        return error_page(&state, StatusCode::NOT_FOUND, "There is no such chat.");
+    };
+    let room = match state.chat().room(room_id).await {
+        Ok(room) => room,
+        Err(chatcore::Error::NotFound { .. }) => {
+            return error_page(&state, StatusCode::NOT_FOUND, "There is no such chat.")
+        }
+        Err(_) => {
+            return error_page(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The chat store is unavailable right now.",
+            )
+        }
+    };
+    let context = minijinja::context! {
+        agent => minijinja::context! { id => agent.id.0, name => agent.display_name },
+        csrf => state.secret().csrf_token(&session.nonce),
+        room => room_context(&room, None),
+        mine => room.agent == Some(agent.id),
+        max_chars => state.chat().config().max_message_chars,
+    };
+    render(&state, "agent_chat.html", context)
+}
+
+/// `POST /agent/chat/{room_id}/` with `action=accept` or `action=close`.
+pub(crate) async fn agent_chat_action(
+    State(state): State<AppState>,
+    Path(room_id): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    let agent = match agent_for_form(&state, &headers, &form).await {
+        Ok(agent) => agent,
+        Err(response) => return response,
+    };
+    let Ok(room_id) = room_id.parse::<RoomId>() else {
+        return error_page(&state, StatusCode::NOT_FOUND, "There is no such chat.");
+    };
+    let result = match form.action.as_str() {
+        "accept" => state.chat().accept(room_id, agent.id).await.map(|_| ()),
+        "close" => state
+            .chat()
+            .close(room_id, ClosedBy::Agent(agent.id))
+            .await
+            .map(|_| ()),
+        _ => return error_page(&state, StatusCode::BAD_REQUEST, "Unknown action."),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/agent/chat/{room_id}/")).into_response(),
+        Err(chatcore::Error::Conflict { .. }) => error_page(
+            &state,
+            StatusCode::CONFLICT,
+            "Another agent took this chat first.",
+        ),
+        Err(error) if error.is_client_error() => {
+            error_page(&state, StatusCode::CONFLICT, &error.to_string())
+        }
+        Err(_) => error_page(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The chat store is unavailable right now.",
+        ),
+    }
+}
+
+/// `POST /agent/close-chat/{room_id}/`.
+pub(crate) async fn close_chat(
+    State(state): State<AppState>,
+    Path(room_id): Path<String>,
+    headers: HeaderMap,
+    Form(mut form): Form<CsrfForm>,
+) -> Response {
+    form.action = "close".into();
+    agent_chat_action(State(state), Path(room_id), headers, Form(form)).await
+}
+
+/// `GET /static/{file}`: the pages' scripts and styles, compiled in.
+pub(crate) async fn static_file(Path(file): Path<String>) -> Response {
+    let (body, content_type) = match file.as_str() {
+        "chat.js" => (
+            include_str!("../static/chat.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "agent.js" => (
+            include_str!("../static/agent.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "style.css" => (
+            include_str!("../static/style.css"),
+            "text/css; charset=utf-8",
+        ),
+        _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}

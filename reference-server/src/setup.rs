@@ -1,0 +1,185 @@
+//! From configuration to a running app: backend, secret, default rules, the first admin account.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatcore::{AgentRole, ChatConfig, ChatService, Fanout, MemoryFanout, MessageStore, NewAgent};
+use chatcore_redis::{RedisConfig, RedisFanout, RedisStore};
+use chatcore_sqlite::{SqliteOptions, SqliteStore};
+
+use crate::auth::{self, Secret};
+use crate::config::{Backend, Options};
+use crate::AppState;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The backend could not be opened or reached.
+    #[error("cannot open the {backend} backend: {source}")]
+    Backend {
+        /// Which backend.
+        backend: &'static str,
+        /// Why.
+        source: chatcore::Error,
+    },
+    /// The data directory or the secret file is unusable.
+    #[error("{0}")]
+    Files(String),
+    /// The secret is malformed or missing where it is required.
+    #[error("invalid CHATCORE_SECRET: {0}")]
+    Secret(String),
+    /// Seeding rules or the admin account failed.
+    #[error("cannot prepare the store: {0}")]
+    Seed(chatcore::Error),
+}
+
+/// A ready app and the sender that starts its shutdown.
+#[derive(Debug)]
+pub struct Built {
+    /// The shared state.
+    pub state: AppState,
+    /// Send `true` to close every WebSocket (done by [`crate::serve`] on shutdown).
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// The generated admin password, when one was created on this start (print it once).
+    pub generated_admin_password: Option<String>,
+}
+
+/// Opens the backend, loads or creates the secret, seeds the default rules and the `admin` account.
+pub async fn build(options: &Options) -> Result<Built, SetupError> {
+    let (store, fanout, secret): (Arc<dyn MessageStore>, Arc<dyn Fanout>, Secret) = match options
+        .backend
+    {
+        Backend::Sqlite => {
+            std::fs::create_dir_all(&options.data_dir).map_err(|e| {
+                SetupError::Files(format!(
+                    "cannot create the data directory {}: {e}",
+                    options.data_dir.display()
+                ))
+            })?;
+            let path = options.data_dir.join("chat.db");
+            let store = SqliteStore::open_async(&path, SqliteOptions::default())
+                .await
+                .map_err(|source| SetupError::Backend {
+                    backend: "sqlite",
+                    source,
+                })?;
+            let secret = match &options.secret {
+                Some(text) => Secret::from_text(text).map_err(SetupError::Secret)?,
+                None => secret_file(&options.data_dir.join("secret.key"))?,
+            };
+            (Arc::new(store), Arc::new(MemoryFanout::new()), secret)
+        }
+        Backend::Redis => {
+            let secret = match &options.secret {
+                Some(text) => Secret::from_text(text).map_err(SetupError::Secret)?,
+                None => {
+                    return Err(SetupError::Secret(
+                        "the redis backend needs CHATCORE_SECRET, shared by every instance, so a \
+                         session made on one instance is valid on all (e.g. `openssl rand -base64 32 \
+                         | tr '+/' '-_' | tr -d '='`)"
+                            .into(),
+                    ))
+                }
+            };
+            let config = RedisConfig::from_env().map_err(|source| SetupError::Backend {
+                backend: "redis",
+                source,
+            })?;
+            let redis = |source| SetupError::Backend {
+                backend: "redis",
+                source,
+            };
+            let store = RedisStore::connect(&config).await.map_err(redis)?;
+            let fanout = RedisFanout::connect(&config).await.map_err(redis)?;
+            (Arc::new(store), Arc::new(fanout), secret)
+        }
+    };
+    let config = ChatConfig::default()
+        .idle_timeout(Duration::from_secs(options.chat_timeout))
+        .max_message_chars(options.max_message_length as usize);
+    let chat = ChatService::builder(store, fanout).config(config).build();
+    if chat.seed_default_rules().await.map_err(SetupError::Seed)? {
+        tracing::info!("installed the default bot rules");
+    }
+    let generated_admin_password = ensure_admin(&chat, options.admin_password.as_deref()).await?;
+    let mut origins = options.allowed_origins.clone();
+    let port = options.addr.port();
+    origins.push(format!("http://{}", options.addr));
+    origins.push(format!("http://localhost:{port}"));
+    origins.push(format!("http://127.0.0.1:{port}"));
+    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    let state = AppState::new(
+        chat,
+        secret,
+        origins,
+        options.secure_cookies,
+        options.max_connections,
+        shutdown_rx,
+    );
+    Ok(Built {
+        state,
+        shutdown,
+        generated_admin_password,
+    })
+}
+
+/// Creates the `admin` superuser when the store has no agent account at all. Returns the generated
+/// password when none was configured.
+async fn ensure_admin(
+    chat: &ChatService,
+    password: Option<&str>,
+) -> Result<Option<String>, SetupError> {
+    let agents = chat.store().list_agents().await.map_err(SetupError::Seed)?;
+    if !agents.is_empty() {
+        return Ok(None);
+    }
+    let (password, generated) = match password {
+        Some(password) if !password.is_empty() => (password.to_owned(), None),
+        _ => {
+            let password = auth::random_token();
+            (password.clone(), Some(password))
+        }
+    };
+    let hash = auth::hash_password(&password).map_err(SetupError::Files)?;
+    chat.create_agent(NewAgent::new(
+        "admin",
+        "Administrator",
+        AgentRole::Superuser,
+        hash,
+    ))
+    .await
+    .map_err(SetupError::Seed)?;
+    Ok(generated)
+}
+
+/// The secret in `path`, created (readable by the owner only) on first start.
+fn secret_file(path: &std::path::Path) -> Result<Secret, SetupError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Secret::from_text(&text)
+            .map_err(|e| SetupError::Secret(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret = Secret::random();
+            write_private(path, &secret.to_text()).map_err(|e| {
+                SetupError::Files(format!(
+                    "cannot write the secret file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            Ok(secret)
+        }
+        Err(e) => Err(SetupError::Files(format!(
+            "cannot read the secret file {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}

@@ -1,0 +1,411 @@
+//! WebSocket endpoints: a room (visitor or agent) and the agents' live feed.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chatcore::{Agent, AgentRole, ClosedBy, Delivery, Event, RoomId, RoomStatus, Sender};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+
+use crate::pages::{current_agent, visitor_room};
+use crate::protocol::{ClientFrame, MessageFrame, RoomView, ServerFrame, MAX_FRAME_BYTES};
+use crate::AppState;
+
+/// A client that does not take a frame within this long is disconnected (close 1008): it cannot
+/// stall anything else, but it is not kept forever either.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Chat messages per connection: a burst of this many, refilled at [`MESSAGES_PER_SECOND`].
+const MESSAGE_BURST: f64 = 10.0;
+const MESSAGES_PER_SECOND: f64 = 2.0;
+/// Frames of any kind per second beyond which the connection is closed as abusive.
+const FRAMES_PER_SECOND_LIMIT: u32 = 50;
+
+/// Close codes (RFC 6455): going away (shutdown), policy violation (abuse, bad resume).
+const CLOSE_GOING_AWAY: u16 = 1001;
+const CLOSE_POLICY: u16 = 1008;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Resume {
+    #[serde(default)]
+    after_seq: u64,
+}
+
+/// Who is on the other end of a room socket.
+#[derive(Clone, Debug)]
+enum Role {
+    Visitor,
+    Agent(Agent),
+}
+
+/// Whether a browser's `Origin` is one we serve. Non-browser clients send none; browsers always do,
+/// so cross-site pages cannot open sockets with the visitor's or agent's cookies.
+fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    match headers.get(axum::http::header::ORIGIN) {
+        None => true,
+        Some(origin) => origin
+            .to_str()
+            .map(|origin| {
+                state
+                    .inner
+                    .allowed_origins
+                    .iter()
+                    .any(|allowed| allowed == origin)
+            })
+            .unwrap_or(false),
+    }
+}
+
+fn refuse(status: StatusCode, why: &'static str) -> Response {
+    (status, why).into_response()
+}
+
+/// `GET /ws/chat/{room_id}/?after_seq=N`: the room's visitor (by cookie) or a staff agent.
+pub(crate) async fn room_socket(
+    State(state): State<AppState>,
+    Path(room_id): Path<String>,
+    Query(resume): Query<Resume>,
+    ConnectInfo(_peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if !origin_allowed(&state, &headers) {
+        return refuse(StatusCode::FORBIDDEN, "origin not allowed");
+    }
+    let Ok(room_id) = room_id.parse::<RoomId>() else {
+        return refuse(StatusCode::NOT_FOUND, "no such room");
+    };
+    let role = if let Some((agent, _)) = current_agent(&state, &headers).await {
+        Role::Agent(agent)
+    } else if visitor_room(&state, &headers)
+        .await
+        .is_some_and(|room| room.id == room_id)
+    {
+        Role::Visitor
+    } else {
+        // Same answer whether the room exists or not: ids are not probeable.
+        return refuse(StatusCode::FORBIDDEN, "not your room");
+    };
+    let room = match state.chat().room(room_id).await {
+        Ok(room) => room,
+        Err(chatcore::Error::NotFound { .. }) => {
+            return refuse(StatusCode::NOT_FOUND, "no such room")
+        }
+        Err(_) => {
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the chat store is unavailable",
+            )
+        }
+    };
+    let Ok(permit) = state.inner.connections.clone().try_acquire_owned() else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many connections");
+    };
+    let after_seq = resume.after_seq;
+    upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            room_session(socket, state, room, role, after_seq).await;
+            drop(permit);
+        })
+}
+
+/// A token bucket for chat messages plus a hard ceiling on frames per second.
+struct Limiter {
+    tokens: f64,
+    refilled: Instant,
+    window: Instant,
+    frames_in_window: u32,
+}
+
+impl Limiter {
+    fn new() -> Self {
+        Limiter {
+            tokens: MESSAGE_BURST,
+            refilled: Instant::now(),
+            window: Instant::now(),
+            frames_in_window: 0,
+        }
+    }
+
+    /// Counts a frame; false when the connection floods.
+    fn frame(&mut self) -> bool {
+        if self.window.elapsed() >= Duration::from_secs(1) {
+            self.window = Instant::now();
+            self.frames_in_window = 0;
+        }
+        self.frames_in_window += 1;
+        self.frames_in_window <= FRAMES_PER_SECOND_LIMIT
+    }
+
+    /// Takes a message token; false when the sender is too fast.
+    fn message(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.refilled).as_secs_f64() * MESSAGES_PER_SECOND;
+        self.tokens = (self.tokens + refill).min(MESSAGE_BURST);
+        self.refilled = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, WsMessage>;
+
+async fn send(sink: &mut Sink, frame: &ServerFrame) -> bool {
+    matches!(
+        tokio::time::timeout(
+            SEND_TIMEOUT,
+            sink.send(WsMessage::Text(frame.encode().into()))
+        )
+        .await,
+        Ok(Ok(()))
+    )
+}
+
+async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(WsMessage::Close(Some(frame)))).await;
+}
+
+/// The status frame of a room, with its queue position or agent name.
+async fn status_frame(state: &AppState, room: &chatcore::Room) -> ServerFrame {
+    let queue_position = if room.status == RoomStatus::WaitingForAgent {
+        state.chat().queue_position(room.id).await.ok().flatten()
+    } else {
+        None
+    };
+    let agent_name = match room.agent {
+        Some(agent) => state
+            .chat()
+            .store()
+            .get_agent(agent)
+            .await
+            .ok()
+            .map(|agent| agent.display_name),
+        None => None,
+    };
+    ServerFrame::status(room, queue_position, agent_name)
+}
+
+async fn room_session(
+    socket: WebSocket,
+    state: AppState,
+    room: chatcore::Room,
+    role: Role,
+    after_seq: u64,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let mut feed = match state.chat().follow_room(room.id, after_seq).await {
+        Ok(feed) => feed,
+        Err(error) => {
+            send(&mut sink, &ServerFrame::error(&error)).await;
+            close(&mut sink, CLOSE_POLICY, "cannot resume there").await;
+            return;
+        }
+    };
+    if !send(&mut sink, &status_frame(&state, &room).await).await {
+        return;
+    }
+    let mut shutdown = state.inner.shutdown.clone();
+    let mut limiter = Limiter::new();
+    loop {
+        tokio::select! {
+            incoming = stream.next() => {
+                let text = match incoming {
+                    Some(Ok(WsMessage::Text(text))) => text,
+                    Some(Ok(WsMessage::Binary(_))) => {
+                        let error = ServerFrame::Error { code: "binary_frame".into(), message: "frames are JSON text".into() };
+                        if !send(&mut sink, &error).await { return; }
+                        continue;
+                    }
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                    // Closed, or a protocol error (such as an oversized frame): the connection is over.
+                    Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => return,
+                };
+                if !limiter.frame() {
+                    close(&mut sink, CLOSE_POLICY, "too many frames").await;
+                    return;
+                }
+                let replies = match ClientFrame::decode(&text) {
+                    Err(error) => vec![ServerFrame::from(error)],
+                    Ok(frame) => handle_frame(&state, &room, &role, frame, &mut limiter).await,
+                };
+                for reply in &replies {
+                    if !send(&mut sink, reply).await { return; }
+                }
+            }
+            event = feed.next() => {
+                let frame = match event {
+                    Ok(Some(Event::Message { message })) => ServerFrame::Message(MessageFrame::from(&message)),
+                    Ok(Some(Event::RoomChanged { room })) => status_frame(&state, &room).await,
+                    Ok(Some(Event::Typing { sender, .. })) => {
+                        let own = matches!((&role, sender), (Role::Visitor, Sender::Visitor) | (Role::Agent(_), Sender::Agent(_)));
+                        if own { continue; }
+                        ServerFrame::Typing { sender: sender.kind() }
+                    }
+                    Ok(Some(_)) => continue,
+                    Ok(None) => { close(&mut sink, CLOSE_GOING_AWAY, "events stopped").await; return; }
+                    Err(error) => ServerFrame::error(&error),
+                };
+                if !send(&mut sink, &frame).await {
+                    // A client that does not read cannot hold the room up: it is dropped.
+                    close(&mut sink, CLOSE_POLICY, "not reading").await;
+                    return;
+                }
+            }
+            _ = shutdown.changed() => {
+                close(&mut sink, CLOSE_GOING_AWAY, "server shutting down").await;
+                return;
+            }
+        }
+    }
+}
+
+/// Applies one client frame; returns the frames to answer with directly (the effects of a successful
+/// action reach every client of the room through the feed).
+async fn handle_frame(
+    state: &AppState,
+    room: &chatcore::Room,
+    role: &Role,
+    frame: ClientFrame,
+    limiter: &mut Limiter,
+) -> Vec<ServerFrame> {
+    let chat = state.chat();
+    let result = match (frame, role) {
+        (ClientFrame::Message { text, client_id }, role) => {
+            if !limiter.message() {
+                return vec![ServerFrame::Error {
+                    code: "rate_limited".into(),
+                    message: "too many messages; wait a moment".into(),
+                }];
+            }
+            match role {
+                Role::Visitor => chat
+                    .post_visitor_message(room.id, &text, client_id.as_deref())
+                    .await
+                    .map(|_| ()),
+                Role::Agent(agent) => chat
+                    .post_agent_message(room.id, agent.id, &text, client_id.as_deref())
+                    .await
+                    .map(|_| ()),
+            }
+        }
+        (ClientFrame::Typing, Role::Visitor) => chat.typing(room.id, Sender::Visitor).await,
+        (ClientFrame::Typing, Role::Agent(agent)) => {
+            chat.typing(room.id, Sender::Agent(agent.id)).await
+        }
+        (ClientFrame::Escalate, Role::Visitor) => {
+            chat.request_escalation(room.id).await.map(|_| ())
+        }
+        (ClientFrame::Rate { score }, Role::Visitor) => chat.rate(room.id, score).await.map(|_| ()),
+        (ClientFrame::Close, Role::Visitor) => {
+            chat.close(room.id, ClosedBy::Visitor).await.map(|_| ())
+        }
+        (ClientFrame::Close, Role::Agent(agent)) => chat
+            .close(room.id, ClosedBy::Agent(agent.id))
+            .await
+            .map(|_| ()),
+        (ClientFrame::Resume { after_seq }, _) => {
+            // The messages after `after_seq` from the store (a page at a time, up to MAX_PAGE); a
+            // client asking again with its new last seq gets the rest. It drops what it has by seq.
+            return match chat.history(room.id, after_seq, chatcore::MAX_PAGE).await {
+                Ok(messages) => messages
+                    .iter()
+                    .map(|m| ServerFrame::Message(MessageFrame::from(m)))
+                    .collect(),
+                Err(error) => vec![ServerFrame::error(&error)],
+            };
+        }
+        (ClientFrame::Escalate | ClientFrame::Rate { .. }, Role::Agent(_)) => {
+            return vec![ServerFrame::Error {
+                code: "not_allowed".into(),
+                message: "only the visitor escalates or rates a chat".into(),
+            }]
+        }
+    };
+    result
+        .err()
+        .map(|error| ServerFrame::error(&error))
+        .into_iter()
+        .collect()
+}
+
+/// `GET /ws/agent/`: the agents' live feed, for staff.
+pub(crate) async fn agents_socket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    if !origin_allowed(&state, &headers) {
+        return refuse(StatusCode::FORBIDDEN, "origin not allowed");
+    }
+    let Some((agent, _)) = current_agent(&state, &headers).await else {
+        return refuse(StatusCode::FORBIDDEN, "log in as an agent");
+    };
+    debug_assert!(matches!(
+        agent.role,
+        AgentRole::Staff | AgentRole::Superuser
+    ));
+    let Ok(permit) = state.inner.connections.clone().try_acquire_owned() else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "too many connections");
+    };
+    upgrade
+        .max_message_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            agents_session(socket, state).await;
+            drop(permit);
+        })
+}
+
+async fn agents_session(socket: WebSocket, state: AppState) {
+    let (mut sink, mut stream) = socket.split();
+    let mut feed = match state.chat().follow_agents().await {
+        Ok(feed) => feed,
+        Err(error) => {
+            send(&mut sink, &ServerFrame::error(&error)).await;
+            return;
+        }
+    };
+    let mut shutdown = state.inner.shutdown.clone();
+    loop {
+        tokio::select! {
+            incoming = stream.next() => match incoming {
+                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => return,
+                // The feed is one-way; anything the dashboard sends is ignored.
+                Some(Ok(_)) => {}
+            },
+            delivery = feed.recv() => {
+                let frame = match delivery {
+                    Some(Delivery::Event(event)) => match &*event {
+                        Event::RoomChanged { room } => ServerFrame::Room { room: RoomView::from(room) },
+                        Event::Message { message } => ServerFrame::RoomMessage { room_id: message.room_id, message: MessageFrame::from(message) },
+                        _ => continue,
+                    },
+                    // The dashboard reloads its lists from the server when told it missed events.
+                    Some(Delivery::Lagged { .. }) => ServerFrame::Error { code: "lagged".into(), message: "events were missed; reload".into() },
+                    None => return,
+                };
+                if !send(&mut sink, &frame).await {
+                    close(&mut sink, CLOSE_POLICY, "not reading").await;
+                    return;
+                }
+            }
+            _ = shutdown.changed() => {
+                close(&mut sink, CLOSE_GOING_AWAY, "server shutting down").await;
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+// Visitor chat and agent chat: one WebSocket per room, messages rendered strictly by seq.
+(function () {
+  "use strict";
+  const root = document.getElementById("chat");
+  if (!root) return;
+  const room = root.dataset.room;
+  const role = root.dataset.role;
+  const max = Number(root.dataset.max || 1000);
+  const list = document.getElementById("messages");
+  const statusLine = document.getElementById("status");
+  const banner = document.getElementById("banner");
+  const typing = document.getElementById("typing");
+  const form = document.getElementById("composer");
+  const text = document.getElementById("text");
+  const counter = document.getElementById("counter");
+  const errorLine = document.getElementById("error");
+  const rating = document.getElementById("rating");
+  let lastSeq = 0;
+  let socket = null;
+  let retry = 0;
+  let typingTimer = null;
+  let lastTypingSent = 0;
+  let closed = false;
+
+  const names = { visitor: role === "visitor" ? "You" : "Visitor", bot: "Assistant", agent: role === "agent" ? "You" : "Agent", system: "" };
+
+  function time(ms) {
+    return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function render(message) {
+    if (message.seq <= lastSeq) return; // already shown
+    if (message.seq > lastSeq + 1) { resync(); return; } // a gap: ask for it
+    lastSeq = message.seq;
+    const item = document.createElement("li");
+    item.className = "bubble " + message.sender;
+    item.dataset.seq = String(message.seq);
+    if (message.sender !== "system") {
+      const who = document.createElement("span");
+      who.className = "who";
+      who.textContent = names[message.sender] || message.sender;
+      item.appendChild(who);
+    }
+    const body = document.createElement("p");
+    body.textContent = message.text;
+    item.appendChild(body);
+    const meta = document.createElement("span");
+    meta.className = "meta";
+    meta.textContent = time(message.created_at);
+    if (role === "agent" && message.sender === "bot" && message.explanation) {
+      const why = message.explanation;
+      meta.textContent += why.kind === "matched"
+        ? " · intent " + why.intent + ", keyword “" + why.keyword + "”, rule " + why.rule_id
+        : " · " + why.kind;
+    }
+    item.appendChild(meta);
+    list.appendChild(item);
+    item.scrollIntoView({ block: "end" });
+    if (message.sender !== role) typing.hidden = true;
+  }
+
+  function showStatus(frame) {
+    const labels = {
+      bot: "Chatting with our assistant",
+      waiting_for_agent: "Waiting for an agent" + (frame.queue_position ? " — you are number " + frame.queue_position + " in the queue (about " + (frame.queue_position * 2) + " min)" : ""),
+      with_agent: "Chatting with " + (frame.agent_name || "an agent"),
+      closed: "This chat has ended",
+    };
+    statusLine.textContent = labels[frame.status] || frame.status;
+    root.dataset.status = frame.status;
+    closed = frame.status === "closed";
+    if (form) form.hidden = closed;
+    if (rating) rating.hidden = !(closed && role === "visitor" && !frame.rating);
+    const human = document.getElementById("human");
+    if (human) human.hidden = frame.status !== "bot";
+  }
+
+  function showError(message) {
+    if (!errorLine) return;
+    errorLine.textContent = message;
+    errorLine.hidden = false;
+  }
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(frame));
+      return true;
+    }
+    showError("Not connected — reconnecting…");
+    return false;
+  }
+
+  function resync() {
+    send({ type: "resume", after_seq: lastSeq });
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(scheme + "//" + location.host + "/ws/chat/" + room + "/?after_seq=" + lastSeq);
+    socket.addEventListener("open", function () {
+      retry = 0;
+      banner.hidden = true;
+    });
+    socket.addEventListener("message", function (event) {
+      let frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (frame.type === "message") render(frame);
+      else if (frame.type === "status") showStatus(frame);
+      else if (frame.type === "typing") {
+        typing.hidden = false;
+        clearTimeout(typingTimer);
+        typingTimer = setTimeout(function () { typing.hidden = true; }, 4000);
+      } else if (frame.type === "error") showError(frame.message);
+    });
+    socket.addEventListener("close", function () {
+      banner.textContent = "Connection lost — reconnecting…";
+      banner.hidden = false;
+      retry = Math.min(retry + 1, 6);
+      setTimeout(connect, 250 * Math.pow(2, retry));
+    });
+  }
+
+  if (form) {
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      const value = text.value;
+      if (!value.trim()) return;
+      if ([...value].length > max) { showError("Your message is longer than " + max + " characters."); return; }
+      const id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 36);
+      if (send({ type: "message", text: value, client_id: id })) {
+        text.value = "";
+        updateCounter();
+        errorLine.hidden = true;
+      }
+    });
+    text.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    text.addEventListener("input", function () {
+      updateCounter();
+      const now = Date.now();
+      if (now - lastTypingSent > 2000) { lastTypingSent = now; send({ type: "typing" }); }
+    });
+  }
+
+  function updateCounter() {
+    if (!counter) return;
+    const length = [...text.value].length;
+    counter.textContent = length + " / " + max;
+    counter.classList.toggle("over", length > max);
+  }
+
+  const human = document.getElementById("human");
+  if (human) human.addEventListener("click", function () { send({ type: "escalate" }); });
+  const end = document.getElementById("end");
+  if (end) end.addEventListener("click", function () { send({ type: "close" }); });
+  if (rating) {
+    rating.querySelectorAll("button[data-score]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        if (send({ type: "rate", score: Number(button.dataset.score) })) rating.hidden = true;
+      });
+    });
+  }
+  const canned = document.getElementById("canned");
+  if (canned) canned.addEventListener("change", function () {
+    if (canned.value) { text.value = canned.value; canned.value = ""; updateCounter(); text.focus(); }
+  });
+
+  connect();
+})();

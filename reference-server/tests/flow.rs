@@ -1,0 +1,425 @@
+//! The whole chat over real sockets: visitor, bot, escalation, agent, close, rating, resume.
+
+use serde_json::json;
+
+mod support;
+use support::{input_value, TestServer, ADMIN_PASSWORD};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visitor_bot_escalation_agent_close_rating() {
+    let server = TestServer::start().await;
+    let (_visitor, room, visitor_cookie) = server.visitor().await;
+    let mut visitor = server
+        .socket(
+            &format!("/ws/chat/{room}/?after_seq=0"),
+            Some(&visitor_cookie),
+            Some(&server.base),
+        )
+        .await
+        .expect("visitor socket");
+    let status = visitor.next().await;
+    assert_eq!(
+        (status["type"].as_str(), status["status"].as_str()),
+        (Some("status"), Some("bot"))
+    );
+    let welcome = visitor.next().await;
+    assert_eq!(
+        (welcome["seq"].as_u64(), welcome["sender"].as_str()),
+        (Some(1), Some("bot"))
+    );
+
+    // The seed's sample questions land on their intents; each message is acknowledged with its seq.
+    let mut seq = 1;
+    for (question, intent) in [
+        ("Hello", "greeting"),
+        ("I want to book a car", "booking_inquiry"),
+        ("How much does it cost to rent a sedan?", "pricing"),
+        ("Are there any cars available next week?", "availability"),
+        ("What are your contact details?", "contact"),
+        ("I need help with my booking", "support"),
+    ] {
+        let client_id = format!("c-{seq}");
+        visitor
+            .send(json!({"type": "message", "text": question, "client_id": client_id}))
+            .await;
+        let ack = visitor.next().await;
+        seq += 1;
+        assert_eq!(ack["seq"].as_u64(), Some(seq), "{question}");
+        assert_eq!(
+            ack["client_id"].as_str(),
+            Some(client_id.as_str()),
+            "acknowledged with the client id"
+        );
+        let reply = visitor.next().await;
+        seq += 1;
+        assert_eq!(
+            (reply["sender"].as_str(), reply["intent"].as_str()),
+            (Some("bot"), Some(intent)),
+            "{question}"
+        );
+        assert_eq!(reply["explanation"]["kind"].as_str(), Some("matched"));
+    }
+
+    // An agent logs in and watches the feed.
+    let (agent_client, session, status) = server.login("ADMIN", ADMIN_PASSWORD).await;
+    assert_eq!(status, 303, "login redirects to the dashboard");
+    let session = session.expect("session cookie");
+    let mut feed = server
+        .socket("/ws/agent/", Some(&session), None)
+        .await
+        .expect("agents' feed");
+
+    visitor.send(json!({"type": "escalate"})).await;
+    let waiting = visitor.until(|f| f["type"] == "status").await;
+    assert_eq!(waiting["status"].as_str(), Some("waiting_for_agent"));
+    assert_eq!(waiting["queue_position"].as_u64(), Some(1));
+    let announced = feed
+        .until(|f| f["type"] == "room" && f["room"]["id"] == room.as_str())
+        .await;
+    assert_eq!(
+        announced["room"]["status"].as_str(),
+        Some("waiting_for_agent")
+    );
+
+    // The dashboard lists it; accepting needs the CSRF token.
+    let dashboard = agent_client
+        .get(server.url("/agent/dashboard/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        dashboard.contains(&room),
+        "the dashboard shows the waiting room"
+    );
+    let csrf = input_value(&dashboard, "csrf").unwrap();
+    let refused = agent_client
+        .post(server.url(&format!("/agent/chat/{room}/")))
+        .form(&[("action", "accept"), ("csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "a forged CSRF token is refused");
+    let accepted = agent_client
+        .post(server.url(&format!("/agent/chat/{room}/")))
+        .form(&[("action", "accept"), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 303);
+    let with_agent = visitor
+        .until(|f| f["type"] == "status" && f["status"] == "with_agent")
+        .await;
+    assert_eq!(with_agent["agent_name"].as_str(), Some("Administrator"));
+
+    // The agent replies over the room socket; the visitor receives it.
+    let mut agent = server
+        .socket(
+            &format!("/ws/chat/{room}/?after_seq=0"),
+            Some(&session),
+            None,
+        )
+        .await
+        .expect("agent socket");
+    agent.send(json!({"type": "message", "text": "Hi, I can help with your booking.", "client_id": "a-1"})).await;
+    let reply = visitor
+        .until(|f| f["type"] == "message" && f["sender"] == "agent")
+        .await;
+    assert_eq!(
+        reply["text"].as_str(),
+        Some("Hi, I can help with your booking.")
+    );
+
+    // The visitor's XSS attempt is plain text to everyone.
+    visitor
+        .send(json!({"type": "message", "text": "<img src=x onerror=alert(1)>"}))
+        .await;
+    let echoed = agent
+        .until(|f| {
+            f["type"] == "message"
+                && f["sender"] == "visitor"
+                && f["text"].as_str().unwrap().contains("img")
+        })
+        .await;
+    assert_eq!(
+        echoed["text"].as_str(),
+        Some("<img src=x onerror=alert(1)>")
+    );
+
+    // The agent closes; the visitor rates.
+    let closed = agent_client
+        .post(server.url(&format!("/agent/close-chat/{room}/")))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 303);
+    visitor
+        .until(|f| f["type"] == "status" && f["status"] == "closed")
+        .await;
+    visitor
+        .send(json!({"type": "message", "text": "one more thing"}))
+        .await;
+    let refused = visitor.until(|f| f["type"] == "error").await;
+    assert_eq!(refused["code"].as_str(), Some("room_closed"));
+    visitor.send(json!({"type": "rate", "score": 5})).await;
+    let rated = visitor
+        .until(|f| f["type"] == "status" && f["rating"] == 5)
+        .await;
+    assert_eq!(rated["status"].as_str(), Some("closed"));
+
+    // Analytics reflect every step.
+    let chat = server.state.chat();
+    let figures = chat
+        .analytics(chatcore::AnalyticsWindow::last_days(chat.now(), 1))
+        .await
+        .unwrap();
+    assert_eq!((figures.total_sessions, figures.closed_sessions), (1, 1));
+    assert_eq!(figures.escalation_rate, Some(1.0));
+    assert_eq!(figures.average_rating, Some(5.0));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_returns_exactly_the_gap() {
+    let server = TestServer::start().await;
+    let (_client, room, cookie) = server.visitor().await;
+    let path = |after: u64| format!("/ws/chat/{room}/?after_seq={after}");
+    let mut first = server.socket(&path(0), Some(&cookie), None).await.unwrap();
+    first.until(|f| f["seq"] == 1).await;
+    first
+        .send(json!({"type": "message", "text": "hello", "client_id": "x1"}))
+        .await;
+    first.until(|f| f["seq"] == 3).await;
+    drop(first);
+    // While disconnected, the room moves on.
+    server
+        .state
+        .chat()
+        .post_visitor_message(room.parse().unwrap(), "what does it cost", None)
+        .await
+        .unwrap();
+    let mut second = server.socket(&path(3), Some(&cookie), None).await.unwrap();
+    let mut seqs = Vec::new();
+    while seqs.len() < 2 {
+        let frame = second.next().await;
+        if frame["type"] == "message" {
+            seqs.push(frame["seq"].as_u64().unwrap());
+        }
+    }
+    assert_eq!(
+        seqs,
+        [4, 5],
+        "exactly the gap: no duplicate, no repeated welcome"
+    );
+    assert!(second.quiet().await, "nothing else");
+    // A resend of an unacknowledged message is not stored twice.
+    second
+        .send(json!({"type": "message", "text": "hello", "client_id": "x1"}))
+        .await;
+    assert!(second.quiet().await, "the resend changes nothing");
+    assert_eq!(
+        server
+            .state
+            .chat()
+            .room(room.parse().unwrap())
+            .await
+            .unwrap()
+            .last_seq,
+        5
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_get_errors_and_the_connection_stays_usable() {
+    let server = TestServer::start().await;
+    let (_client, room, cookie) = server.visitor().await;
+    let mut socket = server
+        .socket(&format!("/ws/chat/{room}/"), Some(&cookie), None)
+        .await
+        .unwrap();
+    socket.until(|f| f["seq"] == 1).await;
+    let long = "é".repeat(1001);
+    let cases: Vec<(String, &str)> = vec![
+        ("{not json".into(), "invalid_json"),
+        (r#"{"type":"shout"}"#.into(), "unknown_type"),
+        (r#"{"type":"message","text":42}"#.into(), "invalid_frame"),
+        (r#"{"type":"message","text":"   "}"#.into(), "empty"),
+        (
+            json!({"type": "message", "text": long}).to_string(),
+            "too_long",
+        ),
+        (
+            json!({"type": "message", "text": "a\u{0}b"}).to_string(),
+            "invalid_text",
+        ),
+        (
+            json!({"type": "message", "text": "rtl \u{202e}gpj.exe"}).to_string(),
+            "invalid_text",
+        ),
+        (r#"{"type":"rate","score":9}"#.into(), "invalid_rating"),
+        (r#"{"type":"rate","score":4}"#.into(), "not_closed"),
+        (
+            r#"{"type":"resume","after_seq":"x"}"#.into(),
+            "invalid_frame",
+        ),
+    ];
+    for (text, code) in cases {
+        socket.send_raw(&text).await;
+        let error = socket.next().await;
+        assert_eq!(
+            (error["type"].as_str(), error["code"].as_str()),
+            (Some("error"), Some(code)),
+            "{text:.60}"
+        );
+    }
+    assert_eq!(
+        server
+            .state
+            .chat()
+            .room(room.parse().unwrap())
+            .await
+            .unwrap()
+            .last_seq,
+        1,
+        "nothing stored"
+    );
+    socket
+        .send(json!({"type": "message", "text": "hello"}))
+        .await;
+    let ack = socket.until(|f| f["type"] == "message").await;
+    assert_eq!(ack["seq"].as_u64(), Some(2), "still usable");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nobody_gets_into_a_room_that_is_not_theirs() {
+    let server = TestServer::start().await;
+    let (_a, room_a, cookie_a) = server.visitor().await;
+    let (_b, room_b, cookie_b) = server.visitor().await;
+    assert_ne!(room_a, room_b, "two visitors, two rooms");
+    let path = |room: &str| format!("/ws/chat/{room}/");
+    assert!(server
+        .socket(&path(&room_a), Some(&cookie_a), None)
+        .await
+        .is_ok());
+    assert_eq!(
+        server
+            .socket(&path(&room_a), Some(&cookie_b), None)
+            .await
+            .err(),
+        Some(403),
+        "another visitor's room"
+    );
+    assert_eq!(
+        server.socket(&path(&room_a), None, None).await.err(),
+        Some(403),
+        "no cookie"
+    );
+    let forged = format!("chatcore_visitor={room_a}.AAAAAAAAAAAAAAAAAAAAAA");
+    assert_eq!(
+        server
+            .socket(&path(&room_a), Some(&forged), None)
+            .await
+            .err(),
+        Some(403),
+        "forged token"
+    );
+    assert_eq!(
+        server
+            .socket(&path("not-a-room"), Some(&cookie_a), None)
+            .await
+            .err(),
+        Some(404)
+    );
+    assert_eq!(
+        server
+            .socket(
+                &path(&room_a),
+                Some(&cookie_a),
+                Some("https://evil.example")
+            )
+            .await
+            .err(),
+        Some(403),
+        "foreign origin"
+    );
+    assert!(
+        server
+            .socket(
+                &path(&room_a),
+                Some(&cookie_a),
+                Some("https://rentals.example")
+            )
+            .await
+            .is_ok(),
+        "allowed origin"
+    );
+    assert_eq!(
+        server
+            .socket("/ws/agent/", Some(&cookie_a), None)
+            .await
+            .err(),
+        Some(403),
+        "visitors are not agents"
+    );
+
+    let anonymous = server.client();
+    let dashboard = anonymous
+        .get(server.url("/agent/dashboard/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        dashboard.status(),
+        303,
+        "anonymous users are sent to the login page"
+    );
+    let (_, session, status) = server.login("admin", "wrong password").await;
+    assert_eq!((status.as_u16(), session), (401, None), "wrong password");
+    let (_, session, status) = server.login("nobody", "whatever").await;
+    assert_eq!((status.as_u16(), session), (401, None), "unknown user");
+    // A login form without its CSRF token is refused.
+    let response = server
+        .client()
+        .post(server.url("/agent/login/"))
+        .form(&[
+            ("username", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("csrf", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_sends_close_frames() {
+    let server = TestServer::start().await;
+    let (_client, room, cookie) = server.visitor().await;
+    let mut socket = server
+        .socket(&format!("/ws/chat/{room}/"), Some(&cookie), None)
+        .await
+        .unwrap();
+    socket.until(|f| f["seq"] == 1).await;
+    let stopping = tokio::spawn(server.stop());
+    let closed = loop {
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            futures_util::StreamExt::next(&mut socket.stream),
+        )
+        .await
+        {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame)))) => break frame,
+            Ok(Some(Ok(_))) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    assert_eq!(closed.map(|f| u16::from(f.code)), Some(1001), "going away");
+    stopping.await.unwrap();
+}

@@ -1,0 +1,241 @@
+//! A real server on 127.0.0.1:0 with a temp data dir, and clients for it.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reference_server::config::{Backend, Options};
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestServer {
+    pub base: String,
+    pub addr: std::net::SocketAddr,
+    pub state: reference_server::AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::Builder::new()
+            .prefix("server-")
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let options = Options {
+            addr,
+            backend: Backend::Sqlite,
+            data_dir: dir.path().to_path_buf(),
+            chat_timeout: 3600,
+            max_message_length: 1000,
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            secret: None,
+            allowed_origins: vec!["https://rentals.example".into()],
+            secure_cookies: false,
+            max_connections: 1000,
+        };
+        let built = reference_server::build(&options).await.unwrap();
+        let state = built.state.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(reference_server::serve(
+            listener,
+            built.state,
+            built.shutdown,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        TestServer {
+            base: format!("http://{addr}"),
+            addr,
+            state,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(Duration::from_secs(10), task)
+                .await
+                .expect("shutdown within 10 s")
+                .unwrap()
+                .unwrap();
+        }
+    }
+
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A visitor: GET /chat/; returns the client (with its cookie) and the room id.
+    pub async fn visitor(&self) -> (reqwest::Client, String, String) {
+        let client = self.client();
+        let response = client.get(self.url("/chat/")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let cookie = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("chatcore_visitor="))
+            .map(|v| v.split(';').next().unwrap().to_owned())
+            .expect("visitor cookie");
+        let html = response.text().await.unwrap();
+        let room = attribute(&html, "data-room").expect("room id in the page");
+        (client, room, cookie)
+    }
+
+    /// Logs in as `username`; returns the client and the session cookie.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> (reqwest::Client, Option<String>, reqwest::StatusCode) {
+        let client = self.client();
+        let form = client
+            .get(self.url("/agent/login/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = input_value(&form, "csrf").expect("csrf field");
+        let response = client
+            .post(self.url("/agent/login/"))
+            .form(&[
+                ("username", username),
+                ("password", password),
+                ("csrf", &csrf),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let session = response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("chatcore_session=") && !v.starts_with("chatcore_session=;"))
+            .map(|v| v.split(';').next().unwrap().to_owned());
+        (client, session, status)
+    }
+
+    pub async fn socket(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<Socket, u16> {
+        let mut request = format!("ws://{}{path}", self.addr)
+            .into_client_request()
+            .unwrap();
+        if let Some(cookie) = cookie {
+            request
+                .headers_mut()
+                .insert("cookie", cookie.parse().unwrap());
+        }
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("origin", origin.parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((stream, _)) => Ok(Socket { stream }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(e) => panic!("websocket connect failed: {e}"),
+        }
+    }
+}
+
+pub fn attribute(html: &str, name: &str) -> Option<String> {
+    let start = html.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let start = html.find(&format!("name=\"{name}\" value=\""))? + name.len() + 15;
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+pub struct Socket {
+    pub stream: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Socket {
+    pub async fn send(&mut self, frame: Value) {
+        self.stream
+            .send(Message::Text(frame.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    pub async fn send_raw(&mut self, text: &str) {
+        self.stream
+            .send(Message::Text(text.to_owned().into()))
+            .await
+            .unwrap();
+    }
+
+    /// The next JSON frame (within 5 s).
+    pub async fn next(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(Duration::from_secs(5), self.stream.next())
+                .await
+                .expect("a frame within 5 s")
+                .expect("socket open")
+                .expect("socket ok");
+            match message {
+                Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+                Message::Close(frame) => panic!("socket closed: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Frames until one matches.
+    pub async fn until(&mut self, mut matches: impl FnMut(&Value) -> bool) -> Value {
+        for _ in 0..200 {
+            let frame = self.next().await;
+            if matches(&frame) {
+                return frame;
+            }
+        }
+        panic!("no matching frame in 200");
+    }
+
+    /// Nothing arrives for a short while.
+    pub async fn quiet(&mut self) -> bool {
+        tokio::time::timeout(Duration::from_millis(300), self.stream.next())
+            .await
+            .is_err()
+    }
+}
