@@ -68,7 +68,7 @@ pub struct Options {
     #[arg(long, env = "CHATCORE_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
 
-    /// Origins allowed to open WebSockets, comma-separated (e.g. https://rentals.example). The
+    /// Origins allowed to open WebSockets, comma-separated (e.g. `https://rentals.example`). The
     /// server's own http://HOST:PORT and http://localhost:PORT are always allowed.
     #[arg(long, env = "CHATCORE_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
