@@ -22,6 +22,13 @@ const MAX_PIPELINE: usize = 1024;
 /// How often the subscriber connection is poked after a disconnect, until Redis answers again.
 const RECONNECT_EVERY: Duration = Duration::from_millis(250);
 
+/// Events waiting to be published at most; beyond, events are dropped and their topics flagged lagged.
+const PUBLISH_QUEUE: usize = 65_536;
+
+/// Published to a channel after events for it were lost on the way to Redis: every subscriber, on
+/// every instance, turns it into [`Delivery::Lagged`] and resyncs from the store.
+const RESYNC_MARKER: &str = "\"resync\"";
+
 /// A [`Fanout`] on Redis pub/sub. Cheap to clone.
 ///
 /// - One subscriber connection (RESP3 push messages) per process, whatever the number of local
@@ -39,8 +46,13 @@ pub struct RedisFanout {
 struct Inner {
     keys: Keys,
     topics: Mutex<HashMap<String, TopicEntry>>,
-    publishes: mpsc::UnboundedSender<(String, String)>,
+    publishes: mpsc::Sender<(String, String)>,
     control: mpsc::UnboundedSender<Control>,
+    subscriber: ConnectionManager,
+    response_timeout: Duration,
+    /// Channels whose events were lost before reaching Redis; they get a [`RESYNC_MARKER`] as soon as
+    /// publishing works again.
+    needs_resync: Mutex<std::collections::HashSet<String>>,
 }
 
 struct TopicEntry {
@@ -77,6 +89,16 @@ impl Inner {
             let _ = entry.sender.send(delivery);
         }
     }
+
+    /// Events for `channel` were lost before reaching Redis: local subscribers learn it now, remote
+    /// ones through a resync marker once Redis takes publishes again.
+    fn lost(&self, channel: &str) {
+        self.deliver(channel, Delivery::Lagged { missed: 0 });
+        self.needs_resync
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(channel.to_owned());
+    }
 }
 
 /// Removes a topic, and unsubscribes its channel, when its last local subscription is dropped.
@@ -110,7 +132,7 @@ impl RedisFanout {
     pub async fn connect(config: &RedisConfig) -> Result<Self> {
         let (push_tx, push_rx) = mpsc::unbounded_channel::<PushInfo>();
         let subscriber = ConnectionManager::new_with_config(
-            config.client(true)?,
+            config.client()?,
             config
                 .manager_config()
                 .set_push_sender(push_tx)
@@ -119,20 +141,25 @@ impl RedisFanout {
         .await
         .map_err(map_err)?;
         let publisher =
-            ConnectionManager::new_with_config(config.client(false)?, config.manager_config())
+            ConnectionManager::new_with_config(config.client()?, config.manager_config())
                 .await
                 .map_err(map_err)?;
-        let (publishes, publish_rx) = mpsc::unbounded_channel();
+        let (publishes, publish_rx) = mpsc::channel(PUBLISH_QUEUE);
         let (control, control_rx) = mpsc::unbounded_channel();
         let inner = Arc::new(Inner {
             keys: Keys::new(&config.prefix),
             topics: Mutex::new(HashMap::new()),
             publishes,
             control,
+            subscriber: subscriber.clone(),
+            response_timeout: config.response_timeout,
+            needs_resync: Mutex::new(std::collections::HashSet::new()),
         });
-        tokio::spawn(publish_loop(publisher, publish_rx));
-        tokio::spawn(control_loop(subscriber.clone(), control_rx));
-        tokio::spawn(demux_loop(Arc::downgrade(&inner), subscriber, push_rx));
+        // The tasks hold the state weakly: dropping the last RedisFanout ends them and closes the
+        // connections (the subscriber's push channel closes with its last connection handle).
+        tokio::spawn(publish_loop(Arc::downgrade(&inner), publisher, publish_rx));
+        tokio::spawn(control_loop(Arc::downgrade(&inner), subscriber, control_rx));
+        tokio::spawn(demux_loop(Arc::downgrade(&inner), push_rx));
         Ok(RedisFanout { inner })
     }
 
@@ -151,10 +178,16 @@ impl Fanout for RedisFanout {
             backend: "redis",
             source: Box::new(e),
         })?;
-        self.inner
-            .publishes
-            .send((self.channel(topic), payload))
-            .map_err(|_| stopped())
+        let channel = self.channel(topic);
+        match self.inner.publishes.try_send((channel, payload)) {
+            Ok(()) => Ok(()),
+            // Redis is slower than the chat: drop the event, and say so to its subscribers.
+            Err(mpsc::error::TrySendError::Full((channel, _))) => {
+                self.inner.lost(&channel);
+                Ok(())
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(stopped()),
+        }
     }
 
     async fn subscribe(&self, topic: Topic) -> Result<Subscription> {
@@ -181,7 +214,17 @@ impl Fanout for RedisFanout {
             .control
             .send(Control::Subscribe(channel, done))
             .map_err(|_| stopped())?;
-        confirmed.await.map_err(|_| stopped())??;
+        // Bounded even when Redis hangs and subscribes queue up behind each other.
+        match tokio::time::timeout(self.inner.response_timeout * 2, confirmed).await {
+            Ok(Ok(result)) => result?,
+            Ok(Err(_)) => return Err(stopped()),
+            Err(_) => {
+                return Err(chatcore::Error::Unavailable {
+                    backend: "redis",
+                    source: "subscribing timed out".into(),
+                })
+            }
+        }
         Ok(subscription)
     }
 }
@@ -194,51 +237,92 @@ fn stopped() -> chatcore::Error {
 }
 
 async fn publish_loop(
+    inner: Weak<Inner>,
     mut conn: ConnectionManager,
-    mut queue: mpsc::UnboundedReceiver<(String, String)>,
+    mut queue: mpsc::Receiver<(String, String)>,
 ) {
     while let Some(first) = queue.recv().await {
-        let mut pipe = redis::pipe();
-        pipe.publish(&first.0, &first.1).ignore();
-        let mut count = 1;
-        while count < MAX_PIPELINE {
+        let mut batch = vec![first];
+        while batch.len() < MAX_PIPELINE {
             match queue.try_recv() {
-                Ok((channel, payload)) => {
-                    pipe.publish(channel, payload).ignore();
-                    count += 1;
-                }
+                Ok(next) => batch.push(next),
                 Err(_) => break,
             }
         }
+        let Some(state) = inner.upgrade() else {
+            return;
+        };
+        let resync: Vec<String> = state
+            .needs_resync
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain()
+            .collect();
+        let mut pipe = redis::pipe();
+        for channel in &resync {
+            pipe.publish(channel, RESYNC_MARKER).ignore();
+        }
+        for (channel, payload) in &batch {
+            pipe.publish(channel, payload).ignore();
+        }
         if let Err(error) = pipe.query_async::<()>(&mut conn).await {
-            // The store has these events; subscribers see the seq gap or a lag signal and resync.
-            tracing::warn!(%error, events = count, "publishing chat events to Redis failed");
+            tracing::warn!(%error, events = batch.len(), "publishing chat events to Redis failed");
+            for channel in resync
+                .iter()
+                .chain(batch.iter().map(|(channel, _)| channel))
+            {
+                state.lost(channel);
+            }
         }
     }
 }
 
-async fn control_loop(mut conn: ConnectionManager, mut queue: mpsc::UnboundedReceiver<Control>) {
-    while let Some(control) = queue.recv().await {
+async fn control_loop(
+    inner: Weak<Inner>,
+    mut conn: ConnectionManager,
+    mut queue: mpsc::UnboundedReceiver<Control>,
+) {
+    // Unsubscribes that failed (Redis down) are retried: otherwise the connection would resubscribe
+    // them on reconnect and keep receiving a room nobody here follows.
+    let mut retry: Vec<String> = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        let control = tokio::select! {
+            control = queue.recv() => match control {
+                Some(control) => control,
+                None => return,
+            },
+            _ = tick.tick(), if !retry.is_empty() => {
+                let Some(state) = inner.upgrade() else { return };
+                let channels: Vec<String> = std::mem::take(&mut retry)
+                    .into_iter()
+                    .filter(|channel| !state.topics().contains_key(channel))
+                    .collect();
+                drop(state);
+                for channel in channels {
+                    if conn.unsubscribe(&channel).await.is_err() {
+                        retry.push(channel);
+                    }
+                }
+                continue;
+            }
+        };
         match control {
             Control::Subscribe(channel, done) => {
                 let _ = done.send(conn.subscribe(&channel).await.map_err(map_err));
             }
             Control::Unsubscribe(channel) => {
-                if let Err(error) = conn.unsubscribe(&channel).await {
-                    tracing::debug!(%error, %channel, "unsubscribing failed; the connection will drop it");
+                if conn.unsubscribe(&channel).await.is_err() {
+                    retry.push(channel);
                 }
             }
         }
     }
 }
 
-async fn demux_loop(
-    inner: Weak<Inner>,
-    mut subscriber: ConnectionManager,
-    mut pushes: mpsc::UnboundedReceiver<PushInfo>,
-) {
+async fn demux_loop(state: Weak<Inner>, mut pushes: mpsc::UnboundedReceiver<PushInfo>) {
     while let Some(push) = pushes.recv().await {
-        let Some(inner) = inner.upgrade() else {
+        let Some(inner) = state.upgrade() else {
             return;
         };
         match push.kind {
@@ -252,6 +336,10 @@ async fn demux_loop(
                 ) else {
                     continue;
                 };
+                if payload == RESYNC_MARKER {
+                    inner.deliver(&channel, Delivery::Lagged { missed: 0 });
+                    continue;
+                }
                 match serde_json::from_str::<Event>(&payload) {
                     Ok(event) => inner.deliver(&channel, Delivery::Event(Arc::new(event))),
                     Err(error) => {
@@ -264,13 +352,16 @@ async fn demux_loop(
                     entry.resync_pending = true;
                 }
                 // Nothing else uses this connection: poke it until it is back (which resubscribes).
+                // Only a weak hold on the state meanwhile, so dropping the fanout still ends this.
+                let mut subscriber = inner.subscriber.clone();
+                drop(inner);
                 while subscriber
                     .send_packed_command(&redis::cmd("PING"))
                     .await
                     .is_err()
                 {
                     tokio::time::sleep(RECONNECT_EVERY).await;
-                    if Arc::strong_count(&inner) == 1 {
+                    if state.strong_count() == 0 {
                         return;
                     }
                 }

@@ -94,10 +94,23 @@ impl From<RedisError> for chatcore::Error {
     fn from(error: RedisError) -> Self {
         let unavailable = match &error {
             RedisError::Redis(e) => {
+                use redis::{ErrorKind, ServerErrorKind};
                 e.is_io_error()
                     || e.is_timeout()
                     || e.is_connection_refusal()
                     || e.is_connection_dropped()
+                    // Redis is there but cannot serve yet: loading its dataset after a restart, a
+                    // failover in progress, an old primary turned read-only replica.
+                    || matches!(
+                        e.kind(),
+                        ErrorKind::Server(
+                            ServerErrorKind::BusyLoading
+                                | ServerErrorKind::TryAgain
+                                | ServerErrorKind::MasterDown
+                                | ServerErrorKind::ReadOnly
+                                | ServerErrorKind::ClusterDown
+                        )
+                    )
             }
             RedisError::Contention(..) => true,
             _ => false,
@@ -182,18 +195,17 @@ impl RedisConfig {
         self
     }
 
-    /// A client for this configuration; `resp3` for the subscriber connection (push messages).
-    pub(crate) fn client(&self, resp3: bool) -> chatcore::Result<redis::Client> {
-        let mut info = redis::IntoConnectionInfo::into_connection_info(self.url.as_str())
+    /// A client for this configuration. Always RESP3: its push messages carry pub/sub, and they tell
+    /// the connection when the server closed it (an idle timeout), so the next call reconnects
+    /// instead of failing on a dead socket.
+    pub(crate) fn client(&self) -> chatcore::Result<redis::Client> {
+        let info = redis::IntoConnectionInfo::into_connection_info(self.url.as_str())
             .map_err(|e| chatcore::Error::from(RedisError::Config(format!("{}: {e}", self.url))))?;
-        if resp3 {
-            let redis_info = info
-                .redis_settings()
-                .clone()
-                .set_protocol(redis::ProtocolVersion::RESP3);
-            info = info.set_redis_settings(redis_info);
-        }
-        redis::Client::open(info).map_err(map_err)
+        let settings = info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3);
+        redis::Client::open(info.set_redis_settings(settings)).map_err(map_err)
     }
 
     /// A self-reconnecting connection with this configuration's timeouts.

@@ -64,14 +64,16 @@ redis.call('HSET', KEYS[1], 'json', ARGV[1], 'rev', 1)
 redis.call('SADD', KEYS[5], ARGV[2])
 redis.call('ZADD', KEYS[6], ARGV[3], ARGV[2])
 if ARGV[4] ~= '' then redis.call('SADD', KEYS[7], ARGV[2]) end
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[9], ARGV[5], ARGV[2]) end
+if ARGV[6] ~= '' then redis.call('SADD', KEYS[10], ARGV[2]) end
 redis.call('HINCRBY', KEYS[8], 'rooms', 1)
-local n = (#ARGV - 4) / 3
+local n = (#ARGV - 6) / 3
 for i = 1, n do
-  local base = 4 + (i - 1) * 3
+  local base = 6 + (i - 1) * 3
   redis.call('RPUSH', KEYS[2], ARGV[base + 1])
   if ARGV[base + 2] ~= '' then
     redis.call('HINCRBY', KEYS[4], ARGV[base + 2], 1)
-    redis.call('HINCRBY', KEYS[8 + i], 'messages', 1)
+    redis.call('HINCRBY', KEYS[10 + i], 'messages', 1)
   end
   if ARGV[base + 3] ~= '' then redis.call('HSET', KEYS[3], ARGV[base + 3], i) end
 end
@@ -228,7 +230,7 @@ fn counted_kind(sender: Sender) -> &'static str {
 impl RedisStore {
     /// Connects (failing with `Unavailable` within the connect timeout when Redis is unreachable).
     pub async fn connect(config: &RedisConfig) -> Result<Self> {
-        let client = config.client(false)?;
+        let client = config.client()?;
         let conn = ConnectionManager::new_with_config(client, config.manager_config())
             .await
             .map_err(map_err)?;
@@ -456,15 +458,27 @@ impl MessageStore for RedisStore {
             .key(k.rooms_in(room.status))
             .key(k.rooms_by_created())
             .key(customer_key.clone().unwrap_or_else(|| k.room(room.id)))
-            .key(k.daily(room.created_at.date()));
+            .key(k.daily(room.created_at.date()))
+            .key(k.queue())
+            .key(
+                room.agent
+                    .map_or_else(|| k.room(room.id), |a| k.agent_rooms(a)),
+            );
         for message in &messages {
             invocation.key(k.daily(message.created_at.date()));
         }
+        // The indexes of a room created already waiting or assigned (the trait allows it).
+        let queued = match (room.status, room.escalated_at) {
+            (RoomStatus::WaitingForAgent, Some(at)) => at.0.to_string(),
+            _ => String::new(),
+        };
         invocation
             .arg(encode(&room)?)
             .arg(room.id.to_string())
             .arg(room.created_at.0)
-            .arg(if customer_key.is_some() { "1" } else { "" });
+            .arg(if customer_key.is_some() { "1" } else { "" })
+            .arg(queued)
+            .arg(if room.agent.is_some() { "1" } else { "" });
         for message in &messages {
             invocation
                 .arg(encode(message)?)
@@ -631,7 +645,7 @@ impl MessageStore for RedisStore {
         } else {
             let start = after_seq as isize;
             self.conn()
-                .lrange(&key, start, start + limit as isize - 1)
+                .lrange(&key, start, start.saturating_add(limit as isize - 1))
                 .await
                 .map_err(map_err)?
         };

@@ -106,3 +106,106 @@ async fn redis_down_and_back() {
     }
     assert!(lagged, "a subscriber that missed events is told so");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_redis_fails_calls_within_the_timeouts() {
+    let server = support::OwnRedis::start(false);
+    let config = RedisConfig::new(server.url())
+        .prefix("hung:")
+        .timeouts(Duration::from_millis(500), Duration::from_millis(500));
+    let store = RedisStore::connect(&config).await.unwrap();
+    let fanout = RedisFanout::connect(&config).await.unwrap();
+    server.pause();
+    let started = Instant::now();
+    let subscribes: Vec<_> = (0..8)
+        .map(|_| {
+            let fanout = fanout.clone();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let result = chatcore::Fanout::subscribe(
+                    &fanout,
+                    chatcore::Topic::Room(chatcore::RoomId::random()),
+                )
+                .await;
+                (result.map(|_| ()), started.elapsed())
+            })
+        })
+        .collect();
+    for subscribe in subscribes {
+        let (result, took) = subscribe.await.unwrap();
+        assert_eq!(result.unwrap_err().code(), "unavailable");
+        assert!(took < Duration::from_secs(3), "a subscribe waited {took:?}");
+    }
+    let store_started = Instant::now();
+    let err = chatcore::MessageStore::rules_version(&store)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "unavailable");
+    assert!(
+        store_started.elapsed() < Duration::from_secs(3),
+        "the store waited {:?}",
+        store_started.elapsed()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "all of it took {:?}",
+        started.elapsed()
+    );
+    server.resume();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_closed_by_the_server_when_idle_come_back() {
+    let server = support::OwnRedis::start(false);
+    let config = RedisConfig::new(server.url()).prefix("idle:");
+    {
+        let client = chatcore_redis::redis::Client::open(server.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let _: () = chatcore_redis::redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("timeout")
+            .arg("1")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    let a = RedisFanout::connect(&config).await.unwrap();
+    let b = RedisFanout::connect(&config).await.unwrap();
+    let store = RedisStore::connect(&config).await.unwrap();
+    let room = chatcore::RoomId::random();
+    let mut subscription = chatcore::Fanout::subscribe(&b, chatcore::Topic::Room(room))
+        .await
+        .unwrap();
+    // Longer than the server's idle timeout: it closes the idle connections.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let typing = chatcore::Event::Typing {
+        room_id: room,
+        sender: chatcore::Sender::Visitor,
+    };
+    chatcore::Fanout::publish(&a, chatcore::Topic::Room(room), typing.clone())
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), subscription.recv())
+            .await
+            .expect("a delivery")
+            .expect("open");
+        match delivery {
+            Delivery::Event(event) if *event == typing => break,
+            // A reconnect may announce itself first: the event still has to follow, or a lag signal
+            // must have told the subscriber.
+            Delivery::Lagged { .. } => break,
+            _ => {}
+        }
+        assert!(Instant::now() < deadline);
+    }
+    // The store's idle connection works again too.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match chatcore::MessageStore::rules_version(&store).await {
+            Ok(_) => break,
+            Err(e) => assert!(Instant::now() < deadline, "store did not recover: {e}"),
+        }
+    }
+}

@@ -132,6 +132,7 @@ macro_rules! __store_checks {
             fresh_store_has_rule_version_zero,
             room_create_and_get,
             list_rooms_filters_orders_and_pages,
+            rooms_created_in_any_status_are_indexed,
             seq_is_gapless_under_concurrent_appends,
             history_pages_after_seq,
             resent_client_id_is_stored_once,

@@ -182,3 +182,24 @@ pub fn isolated(label: &str) -> RedisConfig {
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     RedisConfig::new(shared_url()).prefix(format!("test:{label}:{unique}:{n}:"))
 }
+
+impl OwnRedis {
+    /// Freezes the server (SIGSTOP): connections stay open but nothing answers.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws a paused server.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let status = Command::new("kill")
+            .args([signal, &pid])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+}

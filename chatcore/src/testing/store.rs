@@ -292,6 +292,46 @@ pub async fn list_rooms_filters_orders_and_pages(store: &SharedStore) {
     assert_eq!(tail, never, "rooms never escalated come last");
 }
 
+/// A room may be created already waiting or with an agent (imports, migrations): it is in the queue
+/// and in its agent's list like any other.
+pub async fn rooms_created_in_any_status_are_indexed(store: &SharedStore) {
+    // 1990: before every other check's escalations, so this room heads the queue.
+    let early = Timestamp(631_152_000_000);
+    let mut waiting = Room::new(RoomId::random(), Participant::Anonymous, early);
+    waiting.status = RoomStatus::WaitingForAgent;
+    waiting.escalated_at = Some(early);
+    store
+        .create_room(waiting.clone(), Vec::new())
+        .await
+        .expect("create a waiting room");
+    assert_eq!(
+        store
+            .queue_position(waiting.id)
+            .await
+            .expect("queue_position"),
+        Some(1)
+    );
+    // Leave the queue as it was found: other checks count positions on the same store.
+    let accept = Transition::accept(AgentId(1), early);
+    store.transition(waiting.id, accept).await.expect("accept");
+    let agent = AgentId(u64::from(waiting.id.0.as_fields().0) + 2_000_000);
+    let mut assigned = Room::new(RoomId::random(), Participant::Anonymous, at(1));
+    assigned.status = RoomStatus::WithAgent;
+    assigned.agent = Some(agent);
+    store
+        .create_room(assigned.clone(), Vec::new())
+        .await
+        .expect("create an assigned room");
+    let listed = store
+        .list_rooms(&RoomQuery::default().agent(agent))
+        .await
+        .expect("list_rooms");
+    assert_eq!(
+        listed.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [assigned.id]
+    );
+}
+
 /// 8 concurrent appenders × 200 messages to one room: seqs are exactly 1..=N, each appender's
 /// messages keep their order.
 pub async fn seq_is_gapless_under_concurrent_appends(store: &SharedStore) {
