@@ -96,6 +96,11 @@ pub fn router(state: AppState) -> Router {
             get(pages::agent_chat).post(pages::agent_chat_action),
         )
         .route("/agent/close-chat/{room_id}/", post(pages::close_chat))
+        .route(
+            "/agent/bot-responses/",
+            get(pages::bot_responses).post(pages::bot_responses_action),
+        )
+        .route("/agent/analytics/", get(pages::analytics))
         .route("/ws/chat/{room_id}/", get(ws::room_socket))
         .route("/ws/agent/", get(ws::agents_socket))
         .route("/static/{file}", get(pages::static_file))

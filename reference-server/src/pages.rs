@@ -37,6 +37,11 @@ pub(crate) fn templates() -> minijinja::Environment<'static> {
             include_str!("../templates/agent_chat.html"),
         ),
         ("error.html", include_str!("../templates/error.html")),
+        ("rules.html", include_str!("../templates/rules.html")),
+        (
+            "analytics.html",
+            include_str!("../templates/analytics.html"),
+        ),
     ] {
         // The templates are part of the binary and checked by the tests: a syntax error is a bug.
         if let Err(error) = env.add_template(name, source) {
@@ -494,4 +499,292 @@ pub(crate) async fn static_file(Path(file): Path<String>) -> Response {
         body,
     )
         .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RulesQuery {
+    #[serde(default, rename = "try")]
+    try_text: Option<String>,
+    #[serde(default)]
+    search: Option<String>,
+}
+
+fn rule_context(rule: &chatcore::BotRule) -> minijinja::Value {
+    minijinja::context! {
+        id => rule.id.0,
+        intent => rule.intent.as_str(),
+        keywords => rule.keywords.join(", "),
+        response => rule.response,
+        priority => rule.priority,
+        active => rule.active,
+        language => rule.language,
+    }
+}
+
+/// `GET /agent/bot-responses/`: the rules, a search, and "try a message".
+pub(crate) async fn bot_responses(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<RulesQuery>,
+) -> Response {
+    let Some((agent, session)) = current_agent(&state, &headers).await else {
+        return Redirect::to("/agent/login/").into_response();
+    };
+    rules_page(&state, &agent, &session, query, None, StatusCode::OK).await
+}
+
+async fn rules_page(
+    state: &AppState,
+    agent: &Agent,
+    session: &Session,
+    query: RulesQuery,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    let rules = match state.chat().rules().await {
+        Ok(set) => set.rules,
+        Err(_) => {
+            return error_page(
+                state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The chat store is unavailable right now.",
+            )
+        }
+    };
+    let search = query.search.unwrap_or_default();
+    let needle = search.trim().to_lowercase();
+    let shown: Vec<_> = rules
+        .iter()
+        .filter(|rule| {
+            needle.is_empty()
+                || rule.intent.as_str().contains(&needle)
+                || rule.response.to_lowercase().contains(&needle)
+                || rule
+                    .keywords
+                    .iter()
+                    .any(|k| k.to_lowercase().contains(&needle))
+        })
+        .map(rule_context)
+        .collect();
+    let tried = match query
+        .try_text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(text) => match state.chat().explain(text).await {
+            Ok(Some(found)) => Some(minijinja::context! {
+                text => text, matched => true, rule_id => found.rule_id.0, intent => found.intent.as_str(),
+                keyword => found.keyword, response => found.response,
+                before => text.get(..found.span.start).unwrap_or_default(),
+                hit => text.get(found.span.clone()).unwrap_or_default(),
+                after => text.get(found.span.end..).unwrap_or_default(),
+            }),
+            Ok(None) => Some(minijinja::context! { text => text, matched => false }),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    let context = minijinja::context! {
+        agent => minijinja::context! { id => agent.id.0, name => agent.display_name },
+        csrf => state.secret().csrf_token(&session.nonce),
+        rules => shown,
+        total => rules.len(),
+        search => search,
+        tried => tried,
+        error => error,
+    };
+    let mut response = render(state, "rules.html", context);
+    *response.status_mut() = status;
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RuleForm {
+    #[serde(default)]
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    intent: String,
+    #[serde(default)]
+    keywords: String,
+    #[serde(default)]
+    response: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default)]
+    active: Option<String>,
+    #[serde(default)]
+    language: String,
+}
+
+impl RuleForm {
+    fn new_rule(&self) -> Result<chatcore::NewRule, String> {
+        let intent = chatcore::Intent::new(self.intent.as_str()).map_err(|e| e.to_string())?;
+        let priority: i32 = self
+            .priority
+            .trim()
+            .parse()
+            .map_err(|_| format!("priority {:?} is not a whole number", self.priority))?;
+        let keywords = self
+            .keywords
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty());
+        let language = if self.language.trim().is_empty() {
+            "en"
+        } else {
+            self.language.trim()
+        };
+        Ok(
+            chatcore::NewRule::new(intent, keywords, self.response.as_str(), priority)
+                .active(self.active.is_some())
+                .language(language),
+        )
+    }
+}
+
+/// `POST /agent/bot-responses/`: create, update, toggle or delete a rule (effective for the next
+/// message, on every instance).
+pub(crate) async fn bot_responses_action(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<RuleForm>,
+) -> Response {
+    let Some((agent, session)) = current_agent(&state, &headers).await else {
+        return Redirect::to("/agent/login/").into_response();
+    };
+    if !state.secret().csrf_matches(&session.nonce, &form.csrf) {
+        return error_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "The form's security token is missing or wrong. Reload the page and try again.",
+        );
+    }
+    let chat = state.chat();
+    let id = form.id.map(chatcore::RuleId);
+    let result: Result<(), String> = match (form.action.as_str(), id) {
+        ("create", _) => match form.new_rule() {
+            Ok(rule) => chat
+                .create_rule(rule)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        },
+        ("update", Some(id)) => match form.new_rule() {
+            Ok(rule) => chat
+                .update_rule(id, rule)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        },
+        ("enable", Some(id)) => chat
+            .set_rule_active(id, true)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        ("disable", Some(id)) => chat
+            .set_rule_active(id, false)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        ("delete", Some(id)) => chat.delete_rule(id).await.map_err(|e| e.to_string()),
+        _ => Err("unknown action".into()),
+    };
+    match result {
+        Ok(()) => Redirect::to("/agent/bot-responses/").into_response(),
+        Err(error) => {
+            let query = RulesQuery {
+                try_text: None,
+                search: None,
+            };
+            rules_page(
+                &state,
+                &agent,
+                &session,
+                query,
+                Some(error),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AnalyticsQuery {
+    #[serde(default)]
+    days: Option<u32>,
+    #[serde(default)]
+    format: Option<String>,
+}
+
+/// `GET /agent/analytics/` (cards and a chart) or `?format=json`.
+pub(crate) async fn analytics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<AnalyticsQuery>,
+) -> Response {
+    let Some((agent, _)) = current_agent(&state, &headers).await else {
+        return Redirect::to("/agent/login/").into_response();
+    };
+    let days = query.days.unwrap_or(7).clamp(1, 365);
+    let window = chatcore::AnalyticsWindow::last_days(state.chat().now(), days);
+    let figures = match state.chat().analytics(window).await {
+        Ok(figures) => figures,
+        Err(_) => {
+            return error_page(
+                &state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The chat store is unavailable right now.",
+            )
+        }
+    };
+    if query.format.as_deref() == Some("json") {
+        return axum::Json(figures).into_response();
+    }
+    let peak = figures
+        .daily_activity
+        .iter()
+        .map(|d| d.messages.max(d.rooms))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let bars: Vec<_> = figures
+        .daily_activity
+        .iter()
+        .enumerate()
+        .map(|(i, day)| {
+            minijinja::context! {
+                x => 10 + i * 60,
+                date => day.date.format("%a %d").to_string(),
+                rooms => day.rooms,
+                messages => day.messages,
+                rooms_height => day.rooms * 150 / peak,
+                messages_height => day.messages * 150 / peak,
+            }
+        })
+        .collect();
+    let percent = |r: Option<f64>| r.map_or("—".to_owned(), |r| format!("{:.0} %", r * 100.0));
+    let number = |r: Option<f64>| r.map_or("—".to_owned(), |r| format!("{r:.1}"));
+    let context = minijinja::context! {
+        agent => minijinja::context! { id => agent.id.0, name => agent.display_name },
+        days => days,
+        cards => vec![
+            ("Chat sessions", figures.total_sessions.to_string()),
+            ("Active conversations", figures.active_conversations.to_string()),
+            ("Pending escalations", figures.pending_escalations.to_string()),
+            ("Bot resolution rate", percent(figures.bot_resolution_rate)),
+            ("Escalation rate", percent(figures.escalation_rate)),
+            ("Messages per chat", number(figures.average_messages_per_chat)),
+            ("First agent reply (s)", number(figures.average_first_reply_secs)),
+            ("Average rating", number(figures.average_rating)),
+        ],
+        bars => bars,
+    };
+    render(&state, "analytics.html", context)
 }

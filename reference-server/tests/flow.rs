@@ -423,3 +423,120 @@ async fn shutdown_sends_close_frames() {
     assert_eq!(closed.map(|f| u16::from(f.code)), Some(1001), "going away");
     stopping.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_edit_rules_and_read_analytics() {
+    let server = TestServer::start().await;
+    let (agent, session, _) = server.login("admin", ADMIN_PASSWORD).await;
+    assert!(session.is_some());
+    let page = agent
+        .get(server.url("/agent/bot-responses/?try=How+much+is+a+sedan%3F"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("<strong>pricing</strong>"),
+        "try a message shows the winning intent"
+    );
+    assert!(
+        html.contains("<mark>How much</mark>"),
+        "and the keyword in the message"
+    );
+    let csrf = input_value(&html, "csrf").unwrap();
+
+    // A new rule answers the next message; a bad one is refused with a clear message.
+    let created = agent
+        .post(server.url("/agent/bot-responses/"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "create"),
+            ("intent", "roadside"),
+            ("keywords", "flat tyre, breakdown"),
+            ("response", "Call our roadside line: +1 555 0199."),
+            ("priority", "95"),
+            ("language", "en"),
+            ("active", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 303);
+    let bad = agent
+        .post(server.url("/agent/bot-responses/"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "create"),
+            ("intent", "no keywords"),
+            ("keywords", " , "),
+            ("response", "x"),
+            ("priority", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(
+        bad.text().await.unwrap().contains("class=\"error\""),
+        "the page says what is wrong"
+    );
+    let forged = agent
+        .post(server.url("/agent/bot-responses/"))
+        .form(&[
+            ("csrf", "nope"),
+            ("action", "create"),
+            ("intent", "x"),
+            ("keywords", "y"),
+            ("response", "z"),
+            ("priority", "1"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+
+    let (_visitor, room, cookie) = server.visitor().await;
+    let mut socket = server
+        .socket(&format!("/ws/chat/{room}/"), Some(&cookie), None)
+        .await
+        .unwrap();
+    socket
+        .send(json!({"type": "message", "text": "I have a flat tyre"}))
+        .await;
+    let reply = socket
+        .until(|f| f["type"] == "message" && f["sender"] == "bot" && f["seq"].as_u64() > Some(1))
+        .await;
+    assert_eq!(reply["intent"].as_str(), Some("roadside"));
+
+    // Analytics: the page and its JSON.
+    let page = agent
+        .get(server.url("/agent/analytics/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<svg") && html.contains("Chat sessions"));
+    let json: serde_json::Value = agent
+        .get(server.url("/agent/analytics/?format=json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(json["total_sessions"].as_u64(), Some(1));
+    assert_eq!(json["daily_activity"].as_array().map(Vec::len), Some(7));
+
+    // None of it for anonymous users.
+    for path in [
+        "/agent/bot-responses/",
+        "/agent/analytics/",
+        "/agent/analytics/?format=json",
+    ] {
+        let response = server.client().get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 303, "{path}");
+    }
+    server.stop().await;
+}
