@@ -25,6 +25,42 @@ pub enum Command {
     Serve,
     /// Validate the configuration and reach the backend, then exit.
     Check,
+    /// Print room and message counts and the analytics summary.
+    Stats {
+        /// Days of analytics.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+    },
+    /// Create an agent account; the password is read from the first line of standard input.
+    CreateAgent {
+        /// Login name.
+        username: String,
+        /// The name visitors see (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Make the account a superuser (may manage accounts).
+        #[arg(long)]
+        superuser: bool,
+    },
+    /// Export or import the bot rules (JSON), to keep them in version control.
+    Rules {
+        /// What to do with the rules.
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+}
+
+/// `rules` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// Print every rule as JSON.
+    Export,
+    /// Replace every rule with the ones in FILE (as `export` writes them). Every rule is checked
+    /// first: one bad rule changes nothing.
+    Import {
+        /// The JSON file.
+        file: std::path::PathBuf,
+    },
 }
 
 /// Where the chat's state lives.

@@ -21,6 +21,7 @@ use chatcore::ChatService;
 use tokio::net::TcpListener;
 
 pub mod auth;
+pub mod cli;
 pub mod config;
 mod pages;
 pub mod protocol;

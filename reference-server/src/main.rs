@@ -2,7 +2,7 @@
 //! server until SIGINT or SIGTERM.
 
 use clap::Parser;
-use reference_server::config::{Cli, Command};
+use reference_server::config::{Cli, Command, RulesAction};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -34,6 +34,38 @@ async fn main() -> std::process::ExitCode {
             );
             std::process::ExitCode::SUCCESS
         }
+        Command::Stats { days } => {
+            report(reference_server::cli::stats(built.state.chat(), days).await)
+        }
+        Command::CreateAgent {
+            username,
+            display_name,
+            superuser,
+        } => {
+            let mut password = String::new();
+            if std::io::stdin().read_line(&mut password).is_err() || password.trim().is_empty() {
+                eprintln!(
+                    "error: give the new agent's password on the first line of standard input"
+                );
+                return std::process::ExitCode::FAILURE;
+            }
+            report(
+                reference_server::cli::create_agent(
+                    built.state.chat(),
+                    &username,
+                    display_name.as_deref(),
+                    superuser,
+                    password.trim_end_matches(['\r', '\n']),
+                )
+                .await,
+            )
+        }
+        Command::Rules {
+            action: RulesAction::Export,
+        } => report(reference_server::cli::export_rules(built.state.chat()).await),
+        Command::Rules {
+            action: RulesAction::Import { file },
+        } => report(reference_server::cli::import_rules(built.state.chat(), &file).await),
         Command::Serve => {
             let listener = match tokio::net::TcpListener::bind(cli.options.addr).await {
                 Ok(listener) => listener,
@@ -55,6 +87,20 @@ async fn main() -> std::process::ExitCode {
                     std::process::ExitCode::FAILURE
                 }
             }
+        }
+    }
+}
+
+/// Prints a subcommand's output, or its error.
+fn report(result: Result<String, String>) -> std::process::ExitCode {
+    match result {
+        Ok(output) => {
+            println!("{output}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
         }
     }
 }
