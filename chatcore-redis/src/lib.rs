@@ -46,6 +46,8 @@ pub use redis;
 mod fanout;
 mod keys;
 mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use fanout::RedisFanout;
 pub use store::RedisStore;

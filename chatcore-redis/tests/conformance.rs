@@ -1,6 +1,6 @@
 //! RedisStore and RedisFanout pass chatcore's conformance suite against a real redis-server.
 
-mod support;
+use chatcore_redis::testing as support;
 
 chatcore::store_conformance_tests!(async {
     chatcore_redis::RedisStore::connect(&support::isolated("store"))

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use chatcore::{ChatService, Delivery, OpenRoom};
 use chatcore_redis::{RedisConfig, RedisFanout, RedisStore};
 
-mod support;
+use chatcore_redis::testing as support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_down_and_back() {

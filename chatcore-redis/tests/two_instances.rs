@@ -10,7 +10,7 @@ use chatcore::{
 };
 use chatcore_redis::{RedisConfig, RedisFanout, RedisStore};
 
-mod support;
+use chatcore_redis::testing as support;
 
 async fn instance(config: &RedisConfig) -> ChatService {
     let store = RedisStore::connect(config).await.expect("store");

@@ -113,6 +113,26 @@ pub struct Options {
     #[arg(long, env = "CHATCORE_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
+    /// Redis URL for the redis backend; wins over host, port and db.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Redis host (the seed's REDIS_HOST).
+    #[arg(long, env = "REDIS_HOST", default_value = "localhost")]
+    pub redis_host: String,
+
+    /// Redis port (the seed's REDIS_PORT).
+    #[arg(long, env = "REDIS_PORT", default_value_t = 6379)]
+    pub redis_port: u16,
+
+    /// Redis database number (the seed's REDIS_DB).
+    #[arg(long, env = "REDIS_DB", default_value_t = 0)]
+    pub redis_db: u32,
+
+    /// Prefix of every Redis key and channel, so several apps can share one Redis.
+    #[arg(long, env = "CHATCORE_REDIS_PREFIX", default_value = chatcore_redis::DEFAULT_PREFIX)]
+    pub redis_prefix: String,
+
     /// Most open connections at once; more are refused with 503.
     #[arg(long, env = "CHATCORE_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,

@@ -82,10 +82,19 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
                     ))
                 }
             };
-            let config = RedisConfig::from_env().map_err(|source| SetupError::Backend {
-                backend: "redis",
-                source,
-            })?;
+            let config = match &options.redis_url {
+                Some(url) => RedisConfig::new(url.as_str()),
+                None => RedisConfig::from_parts(
+                    &options.redis_host,
+                    &options.redis_port.to_string(),
+                    &options.redis_db.to_string(),
+                )
+                .map_err(|source| SetupError::Backend {
+                    backend: "redis",
+                    source,
+                })?,
+            }
+            .prefix(options.redis_prefix.as_str());
             let redis = |source| SetupError::Backend {
                 backend: "redis",
                 source,

@@ -25,13 +25,18 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// A server whose options `adjust` changes first (e.g. the redis backend).
+    pub async fn start_with(adjust: impl FnOnce(&mut Options)) -> TestServer {
         let dir = tempfile::Builder::new()
             .prefix("server-")
             .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let options = Options {
+        let mut options = Options {
             addr,
             backend: Backend::Sqlite,
             data_dir: dir.path().to_path_buf(),
@@ -42,7 +47,13 @@ impl TestServer {
             allowed_origins: vec!["https://rentals.example".into()],
             secure_cookies: false,
             max_connections: 1000,
+            redis_url: None,
+            redis_host: "localhost".into(),
+            redis_port: 6379,
+            redis_db: 0,
+            redis_prefix: "chatcore:".into(),
         };
+        adjust(&mut options);
         let built = reference_server::build(&options).await.unwrap();
         let state = built.state.clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

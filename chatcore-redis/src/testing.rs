@@ -1,10 +1,8 @@
-//! Test support: a real redis-server for the tests, isolated per test by key prefix.
+//! Test support (feature `testing`): a real redis-server for tests, isolated per test by key prefix.
 //!
-//! `REDIS_URL` set: the tests use that server. Otherwise they start their own `redis-server` on a
-//! free loopback port with a temp dir; it stops when the test process ends. Without either they fail
-//! and say how to fix it — they never pass silently.
-
-#![allow(dead_code, unreachable_pub)]
+//! `REDIS_URL` set: tests use that server. Otherwise they start their own `redis-server` on a free
+//! loopback port with a temp dir; it stops when the test process ends. Without either they fail and
+//! say how to fix it — they never pass silently.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,10 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use chatcore_redis::RedisConfig;
+use crate::RedisConfig;
 
 /// A redis-server started by the tests. Dropping it stops it.
 pub struct OwnRedis {
+    /// Its loopback port.
     pub port: u16,
     child: Option<Child>,
     dir: tempfile::TempDir,
@@ -28,7 +27,7 @@ impl OwnRedis {
     pub fn start(aof: bool) -> OwnRedis {
         let dir = tempfile::Builder::new()
             .prefix("redis-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .tempdir_in(temp_root())
             .expect("temp dir for redis-server");
         let port = free_port();
         let mut server = OwnRedis {
@@ -41,6 +40,7 @@ impl OwnRedis {
         server
     }
 
+    /// Its URL.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
@@ -66,6 +66,14 @@ impl Drop for OwnRedis {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Where test servers keep their files: `CARGO_TARGET_TMPDIR` while cargo runs tests, else the
+/// system temp dir.
+fn temp_root() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_TMPDIR")
+        .map(Into::into)
+        .unwrap_or_else(std::env::temp_dir)
 }
 
 fn free_port() -> u16 {
@@ -157,7 +165,7 @@ pub fn shared_url() -> &'static str {
         }
         let dir = tempfile::Builder::new()
             .prefix("redis-shared-")
-            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .tempdir_in(temp_root())
             .expect("temp dir for redis-server")
             .keep();
         let port = free_port();
