@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::bot_responses).post(pages::bot_responses_action),
         )
         .route("/agent/analytics/", get(pages::analytics))
+        .route("/admin/", get(pages::admin).post(pages::admin_action))
         .route("/ws/chat/{room_id}/", get(ws::room_socket))
         .route("/ws/agent/", get(ws::agents_socket))
         .route("/static/{file}", get(pages::static_file))

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use chatcore::{Agent, ClosedBy, OpenRoom, Room, RoomId, RoomQuery, RoomStatus};
+use chatcore::{Agent, ClosedBy, NewAgent, OpenRoom, Room, RoomId, RoomQuery, RoomStatus};
 use serde::Deserialize;
 
 use crate::auth::{self, Session};
@@ -787,4 +787,194 @@ pub(crate) async fn analytics(
         bars => bars,
     };
     render(&state, "analytics.html", context)
+}
+
+/// The logged-in superuser, or the response refusing everyone else.
+async fn superuser(state: &AppState, headers: &HeaderMap) -> Result<(Agent, Session), Response> {
+    match current_agent(state, headers).await {
+        None => Err(Redirect::to("/agent/login/").into_response()),
+        Some((agent, _)) if agent.role != chatcore::AgentRole::Superuser => Err(error_page(
+            state,
+            StatusCode::FORBIDDEN,
+            "Only superusers may manage accounts.",
+        )),
+        Some(found) => Ok(found),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AdminQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    page: Option<usize>,
+}
+
+/// `GET /admin/`: agent accounts and every room (by status, newest first, paged).
+pub(crate) async fn admin(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<AdminQuery>,
+) -> Response {
+    let (agent, session) = match superuser(&state, &headers).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    admin_page(&state, &agent, &session, query, None, StatusCode::OK).await
+}
+
+async fn admin_page(
+    state: &AppState,
+    agent: &Agent,
+    session: &Session,
+    query: AdminQuery,
+    error: Option<String>,
+    status: StatusCode,
+) -> Response {
+    const PAGE: usize = 50;
+    let page = query.page.unwrap_or(0);
+    let filter: Option<RoomStatus> = query.status.as_deref().and_then(|s| s.parse().ok());
+    let rooms_query = RoomQuery::with_statuses(filter)
+        .order(chatcore::RoomOrder::CreatedDesc)
+        .page(page * PAGE, PAGE + 1);
+    let (agents, mut rooms) = match tokio::try_join!(
+        state.chat().store().list_agents(),
+        state.chat().rooms(&rooms_query)
+    ) {
+        Ok(found) => found,
+        Err(_) => {
+            return error_page(
+                state,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The chat store is unavailable right now.",
+            )
+        }
+    };
+    let more = rooms.len() > PAGE;
+    rooms.truncate(PAGE);
+    let context = minijinja::context! {
+        agent => minijinja::context! { id => agent.id.0, name => agent.display_name },
+        csrf => state.secret().csrf_token(&session.nonce),
+        agents => agents.iter().map(|a| minijinja::context! {
+            id => a.id.0, username => a.username, display_name => a.display_name,
+            role => a.role.as_str(), active => a.active, me => a.id == agent.id,
+        }).collect::<Vec<_>>(),
+        rooms => rooms.iter().map(|r| room_context(r, None)).collect::<Vec<_>>(),
+        status => filter.map(|s| s.as_str()),
+        page => page,
+        more => more,
+        error => error,
+    };
+    let mut response = render(state, "admin.html", context);
+    *response.status_mut() = status;
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    role: String,
+}
+
+/// `POST /admin/`: create an account, enable/disable one, or change its role.
+pub(crate) async fn admin_action(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<AccountForm>,
+) -> Response {
+    let (me, session) = match superuser(&state, &headers).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    if !state.secret().csrf_matches(&session.nonce, &form.csrf) {
+        return error_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            "The form's security token is missing or wrong. Reload the page and try again.",
+        );
+    }
+    let chat = state.chat();
+    let role = if form.role == "superuser" {
+        chatcore::AgentRole::Superuser
+    } else {
+        chatcore::AgentRole::Staff
+    };
+    let result: Result<(), String> = match (form.action.as_str(), form.id.map(chatcore::AgentId)) {
+        ("create", _) => {
+            if form.password.chars().count() < 8 {
+                Err("The password needs at least 8 characters.".into())
+            } else {
+                match auth::hash_password(&form.password) {
+                    Ok(hash) => chat
+                        .create_agent(NewAgent::new(
+                            form.username.as_str(),
+                            form.display_name.as_str(),
+                            role,
+                            hash,
+                        ))
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| e.to_string()),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+        (action @ ("enable" | "disable" | "role"), Some(id)) => {
+            if id == me.id && action != "enable" {
+                Err("You cannot disable or demote your own account.".into())
+            } else {
+                match chat.store().get_agent(id).await {
+                    Ok(existing) => {
+                        let mut update = NewAgent::new(
+                            existing.username,
+                            existing.display_name,
+                            existing.role,
+                            existing.password_hash,
+                        )
+                        .active(existing.active);
+                        match action {
+                            "enable" => update = update.active(true),
+                            "disable" => update = update.active(false),
+                            _ => update.role = role,
+                        }
+                        chat.update_agent(id, update)
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.to_string())
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+        }
+        _ => Err("Unknown action.".into()),
+    };
+    match result {
+        Ok(()) => Redirect::to("/admin/").into_response(),
+        Err(error) => {
+            let query = AdminQuery {
+                status: None,
+                page: None,
+            };
+            admin_page(
+                &state,
+                &me,
+                &session,
+                query,
+                Some(error),
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+    }
 }
