@@ -20,6 +20,7 @@ use axum::Router;
 use chatcore::ChatService;
 use tokio::net::TcpListener;
 
+mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -103,11 +104,34 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/agent/analytics/", get(pages::analytics))
         .route("/admin/", get(pages::admin).post(pages::admin_action))
+        .nest("/api/v1", api_routes())
         .route("/ws/chat/{room_id}/", get(ws::room_socket))
         .route("/ws/agent/", get(ws::agents_socket))
         .route("/static/{file}", get(pages::static_file))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// The JSON API (see `api.rs`).
+fn api_routes() -> Router<AppState> {
+    Router::new()
+        .route("/session", get(api::session))
+        .route("/rooms", get(api::rooms))
+        .route("/rooms/{id}", get(api::room))
+        .route(
+            "/rooms/{id}/messages",
+            get(api::messages).post(api::post_message),
+        )
+        .route("/rooms/{id}/accept", post(api::accept))
+        .route("/rooms/{id}/close", post(api::close))
+        .route("/rules", get(api::rules).post(api::create_rule))
+        .route(
+            "/rules/{id}",
+            axum::routing::put(api::update_rule).delete(api::delete_rule),
+        )
+        .route("/explain", post(api::explain))
+        .route("/analytics", get(api::analytics))
+        .fallback(api::not_found)
 }
 
 /// Content-Security-Policy without inline scripts, and the usual hardening headers, on every response.

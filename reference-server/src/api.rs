@@ -1,0 +1,333 @@
+//! The JSON API under `/api/v1/`: the agents' actions for integrations.
+//!
+//! Authentication is the agent session cookie (log in at `/agent/login/`); every state-changing call
+//! also needs the session's CSRF token in an `X-CSRF-Token` header (`GET /api/v1/session` returns it).
+//! Errors are `{"error": {"code": "...", "message": "..."}}` with a matching HTTP status.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chatcore::{Agent, AnalyticsWindow, ClosedBy, NewRule, RoomId, RoomQuery, RoomStatus, RuleId};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::pages::current_agent;
+use crate::protocol::{MessageFrame, RoomView};
+use crate::AppState;
+
+/// An API error response.
+pub(crate) struct ApiError(StatusCode, String, String);
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
+        ApiError(status, code.to_owned(), message.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.0,
+            Json(json!({"error": {"code": self.1, "message": self.2}})),
+        )
+            .into_response()
+    }
+}
+
+impl From<chatcore::Error> for ApiError {
+    fn from(error: chatcore::Error) -> Self {
+        use chatcore::Error as E;
+        let status = match &error {
+            E::NotFound { .. } => StatusCode::NOT_FOUND,
+            E::Conflict { .. }
+            | E::InvalidTransition { .. }
+            | E::RoomClosed(_)
+            | E::AlreadyRated(_)
+            | E::NotClosed(_)
+            | E::AlreadyExists { .. } => StatusCode::CONFLICT,
+            E::Forbidden(_) => StatusCode::FORBIDDEN,
+            E::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            E::Backend { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(%error, "API call failed");
+        }
+        ApiError::new(status, error.code(), error.to_string())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            rejection.body_text(),
+        )
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+/// The agent behind a read.
+async fn agent(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Agent, crate::auth::Session), ApiError> {
+    current_agent(state, headers).await.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "log in at /agent/login/ first",
+        )
+    })
+}
+
+/// The agent behind a write: logged in and with the session's CSRF token in `X-CSRF-Token`.
+async fn writer(state: &AppState, headers: &HeaderMap) -> Result<Agent, ApiError> {
+    let (agent, session) = agent(state, headers).await?;
+    let token = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !state.secret().csrf_matches(&session.nonce, token) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "missing or wrong X-CSRF-Token header",
+        ));
+    }
+    Ok(agent)
+}
+
+fn room_id(text: &str) -> Result<RoomId, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such room"))
+}
+
+/// `GET /api/v1/session`: who is logged in, and the CSRF token for writes.
+pub(crate) async fn session(State(state): State<AppState>, headers: HeaderMap) -> ApiResult {
+    let (agent, session) = agent(&state, &headers).await?;
+    Ok(Json(json!({
+        "agent": {"id": agent.id, "username": agent.username, "display_name": agent.display_name, "role": agent.role},
+        "csrf_token": state.secret().csrf_token(&session.nonce),
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct RoomsQuery {
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    offset: Option<usize>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/rooms?status=waiting_for_agent&offset=0&limit=100`.
+pub(crate) async fn rooms(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<RoomsQuery>,
+) -> ApiResult {
+    agent(&state, &headers).await?;
+    let status: Option<RoomStatus> = match query.status.as_deref() {
+        Some(text) => Some(text.parse()?),
+        None => None,
+    };
+    let mut rooms_query = RoomQuery::with_statuses(status)
+        .page(query.offset.unwrap_or(0), query.limit.unwrap_or(100));
+    if status == Some(RoomStatus::WaitingForAgent) {
+        rooms_query = rooms_query.order(chatcore::RoomOrder::EscalatedAsc);
+    }
+    let rooms = state.chat().rooms(&rooms_query).await?;
+    Ok(Json(rooms.iter().map(RoomView::from).collect::<Vec<_>>()).into_response())
+}
+
+/// `GET /api/v1/rooms/{id}`.
+pub(crate) async fn room(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
+    agent(&state, &headers).await?;
+    let id = room_id(&id)?;
+    let room = state.chat().room(id).await?;
+    let position = state.chat().queue_position(id).await?;
+    Ok(Json(json!({"room": RoomView::from(&room), "queue_position": position})).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct HistoryQuery {
+    #[serde(default)]
+    after_seq: u64,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/rooms/{id}/messages?after_seq=0&limit=100`.
+pub(crate) async fn messages(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> ApiResult {
+    agent(&state, &headers).await?;
+    let messages = state
+        .chat()
+        .history(room_id(&id)?, query.after_seq, query.limit.unwrap_or(100))
+        .await?;
+    Ok(Json(messages.iter().map(MessageFrame::from).collect::<Vec<_>>()).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PostMessage {
+    text: String,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+/// `POST /api/v1/rooms/{id}/messages` `{"text": "...", "client_id": "..."}`: the assigned agent writes.
+pub(crate) async fn post_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<PostMessage>, JsonRejection>,
+) -> ApiResult {
+    let agent = writer(&state, &headers).await?;
+    let Json(body) = body?;
+    let appended = state
+        .chat()
+        .post_agent_message(
+            room_id(&id)?,
+            agent.id,
+            &body.text,
+            body.client_id.as_deref(),
+        )
+        .await?;
+    let status = if appended.duplicate {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(MessageFrame::from(&appended.message))).into_response())
+}
+
+/// `POST /api/v1/rooms/{id}/accept`.
+pub(crate) async fn accept(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let agent = writer(&state, &headers).await?;
+    let room = state.chat().accept(room_id(&id)?, agent.id).await?;
+    Ok(Json(RoomView::from(&room)).into_response())
+}
+
+/// `POST /api/v1/rooms/{id}/close`.
+pub(crate) async fn close(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let agent = writer(&state, &headers).await?;
+    let room = state
+        .chat()
+        .close(room_id(&id)?, ClosedBy::Agent(agent.id))
+        .await?;
+    Ok(Json(RoomView::from(&room)).into_response())
+}
+
+/// `GET /api/v1/rules`.
+pub(crate) async fn rules(State(state): State<AppState>, headers: HeaderMap) -> ApiResult {
+    agent(&state, &headers).await?;
+    Ok(Json(state.chat().rules().await?).into_response())
+}
+
+/// `POST /api/v1/rules` with a rule: creates it.
+pub(crate) async fn create_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<NewRule>, JsonRejection>,
+) -> ApiResult {
+    writer(&state, &headers).await?;
+    let Json(rule) = body?;
+    Ok((
+        StatusCode::CREATED,
+        Json(state.chat().create_rule(rule).await?),
+    )
+        .into_response())
+}
+
+/// `PUT /api/v1/rules/{id}` with a rule: replaces it.
+pub(crate) async fn update_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<NewRule>, JsonRejection>,
+) -> ApiResult {
+    writer(&state, &headers).await?;
+    let id: RuleId = id.parse()?;
+    let Json(rule) = body?;
+    Ok(Json(state.chat().update_rule(id, rule).await?).into_response())
+}
+
+/// `DELETE /api/v1/rules/{id}`.
+pub(crate) async fn delete_rule(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult {
+    writer(&state, &headers).await?;
+    state.chat().delete_rule(id.parse()?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Explain {
+    text: String,
+}
+
+/// `POST /api/v1/explain` `{"text": "..."}`: which rule would answer (nothing is stored).
+pub(crate) async fn explain(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<Explain>, JsonRejection>,
+) -> ApiResult {
+    agent(&state, &headers).await?;
+    let Json(body) = body?;
+    let found = state.chat().explain(&body.text).await?;
+    Ok(Json(json!({
+        "matched": found.as_ref().map(|m| m.explanation()),
+        "response": found.map_or_else(|| state.chat().config().fallback.clone(), |m| m.response),
+    }))
+    .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DaysQuery {
+    #[serde(default)]
+    days: Option<u32>,
+}
+
+/// `GET /api/v1/analytics?days=7`.
+pub(crate) async fn analytics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<DaysQuery>,
+) -> ApiResult {
+    agent(&state, &headers).await?;
+    let window =
+        AnalyticsWindow::last_days(state.chat().now(), query.days.unwrap_or(7).clamp(1, 365));
+    Ok(Json(state.chat().analytics(window).await?).into_response())
+}
+
+/// Any other path under `/api/v1/`.
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint")
+}

@@ -1,0 +1,191 @@
+//! The JSON API: the agent's actions with the session cookie and the CSRF header.
+
+use serde_json::{json, Value};
+
+mod support;
+use support::{TestServer, ADMIN_PASSWORD};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_actions_over_json() {
+    let server = TestServer::start().await;
+    let anonymous = server
+        .client()
+        .get(server.url("/api/v1/rooms"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let body: Value = anonymous.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+
+    let (agent, _, _) = server.login("admin", ADMIN_PASSWORD).await;
+    let session: Value = agent
+        .get(server.url("/api/v1/session"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    assert_eq!(session["agent"]["username"], "admin");
+
+    let (_visitor, room, _) = server.visitor().await;
+    let chat = server.state.chat();
+    chat.request_escalation(room.parse().unwrap())
+        .await
+        .unwrap();
+    let waiting: Value = agent
+        .get(server.url("/api/v1/rooms?status=waiting_for_agent"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(waiting[0]["id"], room.as_str());
+    let bad_status = agent
+        .get(server.url("/api/v1/rooms?status=sleeping"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_status.status(), 400);
+
+    // Writes need the CSRF header.
+    let refused = agent
+        .post(server.url(&format!("/api/v1/rooms/{room}/accept")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let accepted = agent
+        .post(server.url(&format!("/api/v1/rooms/{room}/accept")))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200);
+    let again = agent
+        .post(server.url(&format!("/api/v1/rooms/{room}/accept")))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409, "accepting twice is a conflict");
+
+    let posted = agent
+        .post(server.url(&format!("/api/v1/rooms/{room}/messages")))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"text": "Hello from the API", "client_id": "api-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 201);
+    let message: Value = posted.json().await.unwrap();
+    assert_eq!(
+        (message["sender"].as_str(), message["client_id"].as_str()),
+        (Some("agent"), Some("api-1"))
+    );
+    for (body, code) in [
+        ("{not json", "invalid_json"),
+        (r#"{"text": ""}"#, "empty"),
+        (r#"{"text": 5}"#, "invalid_json"),
+        (r#"{"text": "hi", "admin": true}"#, "invalid_json"),
+    ] {
+        let response = agent
+            .post(server.url(&format!("/api/v1/rooms/{room}/messages")))
+            .header("x-csrf-token", &csrf)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400, "{body}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], code, "{body}");
+    }
+    let history: Value = agent
+        .get(server.url(&format!("/api/v1/rooms/{room}/messages?after_seq=0")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(history
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["text"] == "Hello from the API"));
+    assert_eq!(
+        agent
+            .get(server.url("/api/v1/rooms/not-a-room/messages"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Rules: create, explain, delete.
+    let created = agent
+        .post(server.url("/api/v1/rules"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"intent": "extras", "keywords": ["child seat"], "response": "Child seats are $5/day.", "priority": 90}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let rule: Value = created.json().await.unwrap();
+    let explained: Value = agent
+        .post(server.url("/api/v1/explain"))
+        .json(&json!({"text": "do you have a child seat?"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(explained["matched"]["intent"], "extras");
+    let invalid = agent
+        .post(server.url("/api/v1/rules"))
+        .header("x-csrf-token", &csrf)
+        .json(&json!({"intent": "Bad Intent", "keywords": ["x"], "response": "y", "priority": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), 400);
+    let deleted = agent
+        .delete(server.url(&format!("/api/v1/rules/{}", rule["id"])))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let closed = agent
+        .post(server.url(&format!("/api/v1/rooms/{room}/close")))
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed.status(), 200);
+    let analytics: Value = agent
+        .get(server.url("/api/v1/analytics"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(analytics["closed_sessions"], 1);
+    assert_eq!(
+        agent
+            .get(server.url("/api/v1/nothing"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    server.stop().await;
+}
