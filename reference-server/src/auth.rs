@@ -115,6 +115,56 @@ impl Secret {
     }
 }
 
+/// The host site's key for identity validation: it signs its customers' ids with
+/// HMAC-SHA256(key, customer id) and passes the hex signature along (as Chatwoot's identity validation
+/// does).
+#[derive(Clone)]
+pub struct IdentityKey(std::sync::Arc<Vec<u8>>);
+
+impl std::fmt::Debug for IdentityKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdentityKey(..)")
+    }
+}
+
+impl IdentityKey {
+    /// The key as configured (at least 16 bytes).
+    pub fn new(key: &str) -> Result<Self, String> {
+        if key.len() < 16 {
+            return Err("the identity secret needs at least 16 characters".into());
+        }
+        Ok(IdentityKey(std::sync::Arc::new(key.as_bytes().to_vec())))
+    }
+
+    /// The hex signature the host computes for `customer_id` (for tests and integrators).
+    pub fn sign(&self, customer_id: &str) -> String {
+        let mut mac = HmacSha256::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        mac.update(customer_id.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Whether `signature` (hex) is the host's signature of `customer_id` (constant time).
+    pub fn verify(&self, customer_id: &str, signature: &str) -> bool {
+        let signature = signature.trim();
+        if signature.len() != 64 || !signature.is_ascii() {
+            return false;
+        }
+        let Some(tag) = (0..32)
+            .map(|i| u8::from_str_radix(&signature[i * 2..i * 2 + 2], 16).ok())
+            .collect::<Option<Vec<u8>>>()
+        else {
+            return false;
+        };
+        let mut mac = HmacSha256::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        mac.update(customer_id.as_bytes());
+        mac.verify_slice(&tag).is_ok()
+    }
+}
+
 /// 128 random bits, base64url: visitor tokens and session nonces.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 16];

@@ -104,6 +104,12 @@ pub struct Options {
     #[arg(long, env = "CHATCORE_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
 
+    /// Key shared with the host site for identity validation: a page may open the chat as
+    /// `/chat/?customer=ID&signature=HEX` where HEX is HMAC-SHA256(key, ID); that customer then finds
+    /// their chat again on any device. Unset: identity links are refused.
+    #[arg(long, env = "CHATCORE_IDENTITY_SECRET", hide_env_values = true)]
+    pub identity_secret: Option<String>,
+
     /// Origins allowed to open WebSockets, comma-separated (e.g. `https://rentals.example`). The
     /// server's own http://HOST:PORT and http://localhost:PORT are always allowed.
     #[arg(long, env = "CHATCORE_ALLOWED_ORIGINS", value_delimiter = ',')]

@@ -43,6 +43,7 @@ struct StateInner {
     secret: auth::Secret,
     allowed_origins: Vec<String>,
     secure_cookies: bool,
+    identity: Option<auth::IdentityKey>,
     templates: minijinja::Environment<'static>,
     connections: Arc<tokio::sync::Semaphore>,
     login_attempts:
@@ -55,6 +56,7 @@ impl AppState {
     pub fn new(
         chat: ChatService,
         secret: auth::Secret,
+        identity: Option<auth::IdentityKey>,
         allowed_origins: Vec<String>,
         secure_cookies: bool,
         max_connections: usize,
@@ -66,6 +68,7 @@ impl AppState {
                 secret,
                 allowed_origins,
                 secure_cookies,
+                identity,
                 templates: pages::templates(),
                 connections: Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
                 login_attempts: std::sync::Mutex::new(std::collections::HashMap::new()),

@@ -15,6 +15,7 @@ use crate::AppState;
 const SESSION_COOKIE: &str = "chatcore_session";
 const VISITOR_COOKIE: &str = "chatcore_visitor";
 const LOGIN_COOKIE: &str = "chatcore_login";
+const CUSTOMER_COOKIE: &str = "chatcore_customer";
 
 /// Login attempts per address within [`LOGIN_WINDOW`] before further ones are refused.
 const LOGIN_ATTEMPTS: u32 = 10;
@@ -134,6 +135,39 @@ pub(crate) async fn visitor_room(state: &AppState, headers: &HeaderMap) -> Optio
         .then_some(room)
 }
 
+/// The logged-in customer the host site vouched for (server-signed cookie), if any.
+pub(crate) fn verified_customer(state: &AppState, headers: &HeaderMap) -> Option<String> {
+    state
+        .secret()
+        .unsign("customer", &cookie(headers, CUSTOMER_COOKIE)?)
+}
+
+/// Whether the caller is this room's visitor: by the room's own cookie, or as the customer the room
+/// belongs to (any device the host site logged them in on).
+pub(crate) async fn is_room_visitor(state: &AppState, headers: &HeaderMap, room: RoomId) -> bool {
+    if visitor_room(state, headers)
+        .await
+        .is_some_and(|r| r.id == room)
+    {
+        return true;
+    }
+    let Some(customer) = verified_customer(state, headers) else {
+        return false;
+    };
+    matches!(
+        state.chat().room(room).await.map(|r| r.participant),
+        Ok(chatcore::Participant::Customer(owner)) if owner == customer
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Identity {
+    #[serde(default)]
+    customer: Option<String>,
+    #[serde(default)]
+    signature: Option<String>,
+}
+
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     match state.chat().store().rules_version().await {
         Ok(_) => (StatusCode::OK, "ok").into_response(),
@@ -149,16 +183,57 @@ pub(crate) async fn home(State(state): State<AppState>) -> Response {
     render(&state, "home.html", minijinja::context! {})
 }
 
-/// `GET /chat/`: resumes the visitor's room (cookie) or opens a new one.
-pub(crate) async fn visitor_chat(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let existing = visitor_room(&state, &headers)
+/// `GET /chat/`: resumes the visitor's room (cookie) or opens a new one. With
+/// `?customer=ID&signature=HEX` from the host site, the customer's latest open chat is resumed on any
+/// device.
+pub(crate) async fn visitor_chat(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(identity): axum::extract::Query<Identity>,
+) -> Response {
+    let mut customer = verified_customer(&state, &headers);
+    let mut customer_cookie = None;
+    if let (Some(id), Some(signature)) = (&identity.customer, &identity.signature) {
+        let valid = id.chars().count() <= 128
+            && !id.chars().any(char::is_control)
+            && state
+                .inner
+                .identity
+                .as_ref()
+                .is_some_and(|key| key.verify(id, signature));
+        if !valid {
+            return error_page(
+                &state,
+                StatusCode::FORBIDDEN,
+                "This chat link is not valid. Open the chat from the rental site again.",
+            );
+        }
+        customer = Some(id.clone());
+        customer_cookie = Some(state.secret().sign("customer", id));
+    }
+    let mut existing = visitor_room(&state, &headers)
         .await
         .filter(|room| room.status.is_open() || room.rating.is_none());
+    if let Some(customer) = &customer {
+        // The customer's own latest open chat wins over an anonymous one on this device.
+        let query = RoomQuery::with_statuses(RoomStatus::OPEN)
+            .customer(customer.clone())
+            .page(0, 1);
+        if let Ok(mut rooms) = state.chat().rooms(&query).await {
+            if let Some(room) = rooms.pop() {
+                existing = Some(room);
+            }
+        }
+    }
     let (room, new_cookie) = match existing {
         Some(room) => (room, None),
         None => {
             let token = auth::random_token();
-            let open = OpenRoom::anonymous().credential(state.secret().visitor_digest(&token));
+            let open = match &customer {
+                Some(id) => OpenRoom::customer(id.clone()),
+                None => OpenRoom::anonymous(),
+            }
+            .credential(state.secret().visitor_digest(&token));
             match state.chat().open_room(open).await {
                 Ok((room, _)) => {
                     let value = format!("{}.{token}", room.id);
@@ -180,6 +255,12 @@ pub(crate) async fn visitor_chat(State(state): State<AppState>, headers: HeaderM
         max_chars => state.chat().config().max_message_chars,
     };
     let mut response = render(&state, "chat.html", context);
+    if let Some(value) = customer_cookie {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(&state, CUSTOMER_COOKIE, &value, "Lax", 30 * 24 * 3600),
+        );
+    }
     if let Some(value) = new_cookie {
         let max_age = state.chat().config().idle_timeout.as_secs() as i64 * 24;
         // Lax: the visitor arrives from links on the rental site and must keep their chat.

@@ -118,9 +118,14 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
     origins.push(format!("http://localhost:{port}"));
     origins.push(format!("http://127.0.0.1:{port}"));
     let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    let identity = match &options.identity_secret {
+        Some(key) => Some(auth::IdentityKey::new(key).map_err(SetupError::Secret)?),
+        None => None,
+    };
     let state = AppState::new(
         chat,
         secret,
+        identity,
         origins,
         options.secure_cookies,
         options.max_connections,

@@ -11,7 +11,7 @@ use chatcore::{Agent, AgentRole, ClosedBy, Delivery, Event, RoomId, RoomStatus, 
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 
-use crate::pages::{current_agent, visitor_room};
+use crate::pages::{current_agent, is_room_visitor};
 use crate::protocol::{ClientFrame, MessageFrame, RoomView, ServerFrame, MAX_FRAME_BYTES};
 use crate::AppState;
 
@@ -81,10 +81,7 @@ pub(crate) async fn room_socket(
     };
     let role = if let Some((agent, _)) = current_agent(&state, &headers).await {
         Role::Agent(agent)
-    } else if visitor_room(&state, &headers)
-        .await
-        .is_some_and(|room| room.id == room_id)
-    {
+    } else if is_room_visitor(&state, &headers, room_id).await {
         Role::Visitor
     } else {
         // Same answer whether the room exists or not: ids are not probeable.

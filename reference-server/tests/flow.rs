@@ -540,3 +540,95 @@ async fn staff_edit_rules_and_read_analytics() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_customer_finds_their_chat_on_another_device() {
+    let server = TestServer::start().await;
+    let key = reference_server::auth::IdentityKey::new(support::IDENTITY_SECRET).unwrap();
+    let signature = key.sign("customer-42");
+    let link = format!("/chat/?customer=customer-42&signature={signature}");
+
+    let laptop = server.client();
+    let html = laptop
+        .get(server.url(&link))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let room = support::attribute(&html, "data-room").unwrap();
+    let stored = server
+        .state
+        .chat()
+        .room(room.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.participant,
+        chatcore::Participant::Customer("customer-42".into())
+    );
+    server
+        .state
+        .chat()
+        .post_visitor_message(stored.id, "Hello from my laptop", None)
+        .await
+        .unwrap();
+
+    // Another device, same customer: same chat, and its socket is allowed.
+    let phone = server.client();
+    let response = phone.get(server.url(&link)).send().await.unwrap();
+    let customer_cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("chatcore_customer="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+        .unwrap();
+    let html = response.text().await.unwrap();
+    assert_eq!(
+        support::attribute(&html, "data-room").as_deref(),
+        Some(room.as_str()),
+        "the same chat"
+    );
+    let mut socket = server
+        .socket(&format!("/ws/chat/{room}/"), Some(&customer_cookie), None)
+        .await
+        .expect("the customer's socket");
+    let seen = socket
+        .until(|f| f["type"] == "message" && f["sender"] == "visitor")
+        .await;
+    assert_eq!(seen["text"].as_str(), Some("Hello from my laptop"));
+
+    // A forged or missing signature is refused, and another customer's cookie opens nothing.
+    let forged = server
+        .client()
+        .get(server.url("/chat/?customer=customer-42&signature=00"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let other = format!(
+        "/chat/?customer=customer-7&signature={}",
+        key.sign("customer-7")
+    );
+    let other_client = server.client();
+    let response = other_client.get(server.url(&other)).send().await.unwrap();
+    let other_cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("chatcore_customer="))
+        .map(|v| v.split(';').next().unwrap().to_owned())
+        .unwrap();
+    assert_eq!(
+        server
+            .socket(&format!("/ws/chat/{room}/"), Some(&other_cookie), None)
+            .await
+            .err(),
+        Some(403)
+    );
+    server.stop().await;
+}

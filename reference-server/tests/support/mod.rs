@@ -13,6 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+pub const IDENTITY_SECRET: &str = "the rental site's shared identity key";
 
 pub struct TestServer {
     pub base: String,
@@ -52,6 +53,7 @@ impl TestServer {
             redis_port: 6379,
             redis_db: 0,
             redis_prefix: "chatcore:".into(),
+            identity_secret: Some(IDENTITY_SECRET.into()),
         };
         adjust(&mut options);
         let built = reference_server::build(&options).await.unwrap();
