@@ -34,6 +34,24 @@
     } catch (e) { /* sound is optional */ }
   }
 
+  function seen(roomId) {
+    try { return Number(localStorage.getItem("chatcore-seen:" + roomId) || 0); } catch (e) { return 0; }
+  }
+
+  // Unread: messages after the last one this browser showed in the room's chat page.
+  function showUnread(row, lastSeq) {
+    const cell = row.querySelector(".seq");
+    if (!cell) return;
+    cell.dataset.last = String(lastSeq);
+    const unread = Math.max(0, lastSeq - seen(row.dataset.room));
+    cell.textContent = unread > 0 ? unread + " unread" : "—";
+    cell.classList.toggle("unread", unread > 0);
+  }
+  document.querySelectorAll("#active tr[data-room], #bot tr[data-room]").forEach(function (row) {
+    const cell = row.querySelector(".seq");
+    if (cell) showUnread(row, Number(cell.textContent) || 0);
+  });
+
   function renumber() {
     const rows = queue.querySelectorAll("tr[data-room]");
     rows.forEach(function (row, index) { row.firstElementChild.textContent = String(index + 1); });
@@ -84,8 +102,8 @@
     } else if (room.status !== "waiting_for_agent" && existing) {
       existing.remove();
     }
-    document.querySelectorAll('#active tr[data-room="' + room.id + '"] .seq, #bot tr[data-room="' + room.id + '"] .seq')
-      .forEach(function (cell) { cell.textContent = String(room.last_seq); });
+    document.querySelectorAll('#active tr[data-room="' + room.id + '"], #bot tr[data-room="' + room.id + '"]')
+      .forEach(function (row) { showUnread(row, room.last_seq); });
     renumber();
   }
 
@@ -96,6 +114,10 @@
       let frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       if (frame.type === "room") onRoom(frame.room);
+      else if (frame.type === "room_message") {
+        document.querySelectorAll('#active tr[data-room="' + frame.room_id + '"]')
+          .forEach(function (row) { showUnread(row, frame.message.seq); });
+      }
       else if (frame.type === "error" && frame.code === "lagged") location.reload();
     });
     socket.addEventListener("close", function () { setTimeout(connect, 2000); });

@@ -32,6 +32,10 @@
     if (message.seq <= lastSeq) return; // already shown
     if (message.seq > lastSeq + 1) { resync(); return; } // a gap: ask for it
     lastSeq = message.seq;
+    if (role === "agent") {
+      // The dashboard's unread counts compare a room's last seq with what this browser has shown.
+      try { localStorage.setItem("chatcore-seen:" + room, String(lastSeq)); } catch (e) { /* private mode */ }
+    }
     const item = document.createElement("li");
     item.className = "bubble " + message.sender;
     item.dataset.seq = String(message.seq);
@@ -62,7 +66,7 @@
   function showStatus(frame) {
     const labels = {
       bot: "Chatting with our assistant",
-      waiting_for_agent: "Waiting for an agent" + (frame.queue_position ? " — you are number " + frame.queue_position + " in the queue (about " + (frame.queue_position * 2) + " min)" : ""),
+      waiting_for_agent: "Waiting for an agent" + (frame.queue_position ? " — you are number " + frame.queue_position + " in the queue" : ""),
       with_agent: "Chatting with " + (frame.agent_name || "an agent"),
       closed: "This chat has ended",
     };
