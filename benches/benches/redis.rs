@@ -6,14 +6,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use benches::{create_rooms, quantile, visitor_message, BenchRedis};
-use chatcore::{Delivery, Event, Fanout, MessageStore, Topic};
+use benches::{
+    append_burst, create_rooms, quantile, visitor_message, BenchRedis, PER_WRITER, ROOMS, WRITERS,
+};
+use chatcore::{Delivery, Event, Fanout, Topic};
 use chatcore_redis::{RedisConfig, RedisFanout, RedisStore};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-
-const WRITERS: usize = 64;
-const ROOMS: usize = 1_000;
-const PER_WRITER: usize = 50;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -40,26 +38,7 @@ fn appends(c: &mut Criterion) {
             async move {
                 let mut total = Duration::ZERO;
                 for iteration in 0..iterations as usize {
-                    let started = Instant::now();
-                    let tasks: Vec<_> = (0..WRITERS)
-                        .map(|writer| {
-                            let (store, rooms) = (store.clone(), rooms.clone());
-                            tokio::spawn(async move {
-                                for i in 0..PER_WRITER {
-                                    let room =
-                                        rooms[(iteration * 31 + writer * 17 + i * 7) % ROOMS];
-                                    store
-                                        .append_message(visitor_message(room))
-                                        .await
-                                        .expect("append");
-                                }
-                            })
-                        })
-                        .collect();
-                    for task in tasks {
-                        task.await.expect("writer");
-                    }
-                    total += started.elapsed();
+                    total += append_burst(store.clone(), rooms.clone(), iteration).await;
                 }
                 total
             }

@@ -5,16 +5,12 @@
 //! (default 1,000,000; building it takes about a minute).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use benches::{create_rooms, visitor_message};
+use benches::{append_burst, create_rooms, visitor_message, PER_WRITER, ROOMS, WRITERS};
 use chatcore::MessageStore;
 use chatcore_sqlite::{Durability, SqliteOptions, SqliteStore};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-
-const WRITERS: usize = 64;
-const ROOMS: usize = 1_000;
-const PER_WRITER: usize = 50;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -71,26 +67,7 @@ fn appends(c: &mut Criterion) {
                 async move {
                     let mut total = Duration::ZERO;
                     for iteration in 0..iterations as usize {
-                        let started = Instant::now();
-                        let tasks: Vec<_> = (0..WRITERS)
-                            .map(|writer| {
-                                let (store, rooms) = (store.clone(), rooms.clone());
-                                tokio::spawn(async move {
-                                    for i in 0..PER_WRITER {
-                                        let room =
-                                            rooms[(iteration * 31 + writer * 17 + i * 7) % ROOMS];
-                                        store
-                                            .append_message(visitor_message(room))
-                                            .await
-                                            .expect("append");
-                                    }
-                                })
-                            })
-                            .collect();
-                        for task in tasks {
-                            task.await.expect("writer");
-                        }
-                        total += started.elapsed();
+                        total += append_burst(store.clone(), rooms.clone(), iteration).await;
                     }
                     total
                 }

@@ -93,3 +93,40 @@ pub fn quantile(sorted: &[std::time::Duration], q: f64) -> std::time::Duration {
     let index = ((sorted.len() - 1) as f64 * q).round() as usize;
     sorted[index.min(sorted.len() - 1)]
 }
+
+/// Writers appending concurrently in the append benchmarks.
+pub const WRITERS: usize = 64;
+/// Rooms the writers spread over.
+pub const ROOMS: usize = 1_000;
+/// Appends per writer in one measured burst.
+pub const PER_WRITER: usize = 50;
+
+/// One measured burst: [`WRITERS`] tasks each append [`PER_WRITER`] visitor messages, to rooms picked
+/// so that writers collide on rooms now and then (as visitors and bots of one room do). Returns how
+/// long the burst took.
+pub async fn append_burst(
+    store: std::sync::Arc<dyn MessageStore>,
+    rooms: std::sync::Arc<Vec<RoomId>>,
+    iteration: usize,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|writer| {
+            let (store, rooms) = (store.clone(), rooms.clone());
+            tokio::spawn(async move {
+                for i in 0..PER_WRITER {
+                    let room = rooms[(iteration * 31 + writer * 17 + i * 7) % rooms.len()];
+                    let appended = store
+                        .append_message(visitor_message(room))
+                        .await
+                        .expect("append");
+                    assert!(!appended.duplicate, "every append stores a new message");
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("writer");
+    }
+    started.elapsed()
+}

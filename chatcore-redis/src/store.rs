@@ -873,30 +873,7 @@ impl MessageStore for RedisStore {
         };
         let mut counts = AnalyticsCounts::default();
         for (room, messages) in rooms.iter().zip(per_room) {
-            counts.rooms += 1;
-            match room.status {
-                RoomStatus::Bot => counts.with_bot += 1,
-                RoomStatus::WaitingForAgent => counts.waiting_for_agent += 1,
-                RoomStatus::WithAgent => counts.with_agent += 1,
-                RoomStatus::Closed => {
-                    counts.closed += 1;
-                    if room.escalated_at.is_none() {
-                        counts.closed_without_escalation += 1;
-                    }
-                }
-            }
-            if room.escalated_at.is_some() {
-                counts.escalated += 1;
-            }
-            if let (Some(escalated), Some(replied)) = (room.escalated_at, room.first_agent_reply_at)
-            {
-                counts.first_replies += 1;
-                counts.first_reply_ms_total += replied.0 - escalated.0;
-            }
-            if let Some(rating) = room.rating {
-                counts.rated += 1;
-                counts.rating_total += u64::from(rating.get());
-            }
+            counts.add_room(room);
             counts.visitor_messages += messages.get("visitor").copied().unwrap_or(0);
             counts.bot_messages += messages.get("bot").copied().unwrap_or(0);
             counts.agent_messages += messages.get("agent").copied().unwrap_or(0);

@@ -122,6 +122,34 @@ pub struct AnalyticsCounts {
 }
 
 impl AnalyticsCounts {
+    /// Counts one room of the window: its status, escalation, first reply and rating (not its
+    /// messages). For backends that keep message counts elsewhere (counters) and read rooms whole.
+    pub fn add_room(&mut self, room: &Room) {
+        self.rooms += 1;
+        match room.status {
+            RoomStatus::Bot => self.with_bot += 1,
+            RoomStatus::WaitingForAgent => self.waiting_for_agent += 1,
+            RoomStatus::WithAgent => self.with_agent += 1,
+            RoomStatus::Closed => {
+                self.closed += 1;
+                if room.escalated_at.is_none() {
+                    self.closed_without_escalation += 1;
+                }
+            }
+        }
+        if room.escalated_at.is_some() {
+            self.escalated += 1;
+        }
+        if let (Some(escalated), Some(replied)) = (room.escalated_at, room.first_agent_reply_at) {
+            self.first_replies += 1;
+            self.first_reply_ms_total += replied.0 - escalated.0;
+        }
+        if let Some(rating) = room.rating {
+            self.rated += 1;
+            self.rating_total += u64::from(rating.get());
+        }
+    }
+
     /// Computes the counts by scanning rooms and their messages: the reference definition, used by
     /// [`crate::MemoryStore`] and by tests of other backends.
     pub fn scan<'a>(
@@ -158,30 +186,7 @@ impl AnalyticsCounts {
             if !window.contains(room.created_at) {
                 continue;
             }
-            counts.rooms += 1;
-            match room.status {
-                RoomStatus::Bot => counts.with_bot += 1,
-                RoomStatus::WaitingForAgent => counts.waiting_for_agent += 1,
-                RoomStatus::WithAgent => counts.with_agent += 1,
-                RoomStatus::Closed => {
-                    counts.closed += 1;
-                    if room.escalated_at.is_none() {
-                        counts.closed_without_escalation += 1;
-                    }
-                }
-            }
-            if room.escalated_at.is_some() {
-                counts.escalated += 1;
-            }
-            if let (Some(escalated), Some(replied)) = (room.escalated_at, room.first_agent_reply_at)
-            {
-                counts.first_replies += 1;
-                counts.first_reply_ms_total += replied.0 - escalated.0;
-            }
-            if let Some(rating) = room.rating {
-                counts.rated += 1;
-                counts.rating_total += u64::from(rating.get());
-            }
+            counts.add_room(room);
             for message in messages {
                 match message.sender {
                     Sender::Visitor => counts.visitor_messages += 1,

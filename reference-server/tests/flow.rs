@@ -578,14 +578,7 @@ async fn a_signed_customer_finds_their_chat_on_another_device() {
     // Another device, same customer: same chat, and its socket is allowed.
     let phone = server.client();
     let response = phone.get(server.url(&link)).send().await.unwrap();
-    let customer_cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("chatcore_customer="))
-        .map(|v| v.split(';').next().unwrap().to_owned())
-        .unwrap();
+    let customer_cookie = support::set_cookie(&response, "chatcore_customer").unwrap();
     let html = response.text().await.unwrap();
     assert_eq!(
         support::attribute(&html, "data-room").as_deref(),
@@ -615,14 +608,7 @@ async fn a_signed_customer_finds_their_chat_on_another_device() {
     );
     let other_client = server.client();
     let response = other_client.get(server.url(&other)).send().await.unwrap();
-    let other_cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("chatcore_customer="))
-        .map(|v| v.split(';').next().unwrap().to_owned())
-        .unwrap();
+    let other_cookie = support::set_cookie(&response, "chatcore_customer").unwrap();
     assert_eq!(
         server
             .socket(&format!("/ws/chat/{room}/"), Some(&other_cookie), None)

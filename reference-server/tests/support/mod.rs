@@ -108,14 +108,7 @@ impl TestServer {
         let client = self.client();
         let response = client.get(self.url("/chat/")).send().await.unwrap();
         assert_eq!(response.status(), 200);
-        let cookie = response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("chatcore_visitor="))
-            .map(|v| v.split(';').next().unwrap().to_owned())
-            .expect("visitor cookie");
+        let cookie = set_cookie(&response, "chatcore_visitor").expect("visitor cookie");
         let html = response.text().await.unwrap();
         let room = attribute(&html, "data-room").expect("room id in the page");
         (client, room, cookie)
@@ -148,13 +141,7 @@ impl TestServer {
             .await
             .unwrap();
         let status = response.status();
-        let session = response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("chatcore_session=") && !v.starts_with("chatcore_session=;"))
-            .map(|v| v.split(';').next().unwrap().to_owned());
+        let session = set_cookie(&response, "chatcore_session");
         (client, session, status)
     }
 
@@ -185,6 +172,19 @@ impl TestServer {
             Err(e) => panic!("websocket connect failed: {e}"),
         }
     }
+}
+
+/// `name=value` of a cookie the response sets (not a deletion).
+pub fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    let prefix = format!("{name}=");
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter(|v| v.starts_with(&prefix) && !v.starts_with(&format!("{prefix};")))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+        .next()
 }
 
 pub fn attribute(html: &str, name: &str) -> Option<String> {
