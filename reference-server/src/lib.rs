@@ -87,12 +87,44 @@ impl AppState {
     }
 }
 
+/// Whether a browser's `Origin` is one we serve. Non-browser clients send none; browsers always do
+/// on WebSocket handshakes and POSTs, so cross-site pages cannot act with a visitor's or agent's
+/// cookies.
+pub(crate) fn origin_allowed(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    match headers.get(header::ORIGIN) {
+        None => true,
+        Some(origin) => origin
+            .to_str()
+            .map(|origin| {
+                state
+                    .inner
+                    .allowed_origins
+                    .iter()
+                    .any(|allowed| allowed == origin)
+            })
+            .unwrap_or(false),
+    }
+}
+
 /// The routes (the seed guide's paths).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::healthz))
         .route("/chat/", get(pages::visitor_chat))
+        .route("/chat/start/", post(pages::start_chat))
+        .route(
+            "/chat",
+            get(|| async { axum::response::Redirect::permanent("/chat/") }),
+        )
+        .route(
+            "/agent",
+            get(|| async { axum::response::Redirect::to("/agent/dashboard/") }),
+        )
+        .route(
+            "/agent/",
+            get(|| async { axum::response::Redirect::to("/agent/dashboard/") }),
+        )
         .route("/agent/login/", get(pages::login_form).post(pages::login))
         .route("/agent/logout/", post(pages::logout))
         .route("/agent/dashboard/", get(pages::dashboard))

@@ -43,6 +43,7 @@ pub(crate) fn templates() -> minijinja::Environment<'static> {
             "analytics.html",
             include_str!("../templates/analytics.html"),
         ),
+        ("admin.html", include_str!("../templates/admin.html")),
     ] {
         // The templates are part of the binary and checked by the tests: a syntax error is a bug.
         if let Err(error) = env.add_template(name, source) {
@@ -71,14 +72,27 @@ fn render(state: &AppState, name: &str, context: minijinja::Value) -> Response {
     }
 }
 
+/// [`render`] with another status than 200 — unless rendering failed, which stays a 500.
+fn render_with_status(
+    state: &AppState,
+    name: &str,
+    context: minijinja::Value,
+    status: StatusCode,
+) -> Response {
+    let mut response = render(state, name, context);
+    if response.status().is_success() {
+        *response.status_mut() = status;
+    }
+    response
+}
+
 fn error_page(state: &AppState, status: StatusCode, message: &str) -> Response {
-    let mut response = render(
+    render_with_status(
         state,
         "error.html",
         minijinja::context! { status => status.as_u16(), message => message },
-    );
-    *response.status_mut() = status;
-    response
+        status,
+    )
 }
 
 /// The value of a cookie in the request.
@@ -225,33 +239,10 @@ pub(crate) async fn visitor_chat(
             }
         }
     }
-    let (room, new_cookie) = match existing {
-        Some(room) => (room, None),
-        None => {
-            let token = auth::random_token();
-            let open = match &customer {
-                Some(id) => OpenRoom::customer(id.clone()),
-                None => OpenRoom::anonymous(),
-            }
-            .credential(state.secret().visitor_digest(&token));
-            match state.chat().open_room(open).await {
-                Ok((room, _)) => {
-                    let value = format!("{}.{token}", room.id);
-                    (room, Some(value))
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "cannot open a room");
-                    return error_page(
-                        &state,
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "The chat is unavailable right now. Please try again in a moment.",
-                    );
-                }
-            }
-        }
-    };
+    // No room yet: the page's script asks for one when it runs (POST /chat/start/), so crawlers,
+    // link previews and health probes fetching this page create nothing.
     let context = minijinja::context! {
-        room_id => room.id.to_string(),
+        room_id => existing.map(|room| room.id.to_string()).unwrap_or_default(),
         max_chars => state.chat().config().max_message_chars,
     };
     let mut response = render(&state, "chat.html", context);
@@ -261,32 +252,72 @@ pub(crate) async fn visitor_chat(
             set_cookie(&state, CUSTOMER_COOKIE, &value, "Lax", 30 * 24 * 3600),
         );
     }
-    if let Some(value) = new_cookie {
-        let max_age = state.chat().config().idle_timeout.as_secs() as i64 * 24;
-        // Lax: the visitor arrives from links on the rental site and must keep their chat.
-        response.headers_mut().append(
-            header::SET_COOKIE,
-            set_cookie(&state, VISITOR_COOKIE, &value, "Lax", max_age),
-        );
-    }
     response
+}
+
+/// `POST /chat/start/`: opens the visitor's room (a customer's, when the host vouched for one) and
+/// sets the cookie that proves it is theirs; answers `{"room_id": "…"}`. Pages of other origins may
+/// not open rooms with the visitor's cookies.
+pub(crate) async fn start_chat(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !crate::origin_allowed(&state, &headers) {
+        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    if let Some(room) = visitor_room(&state, &headers)
+        .await
+        .filter(|room| room.status.is_open() || room.rating.is_none())
+    {
+        return axum::Json(serde_json::json!({"room_id": room.id})).into_response();
+    }
+    let token = auth::random_token();
+    let open = match verified_customer(&state, &headers) {
+        Some(id) => OpenRoom::customer(id),
+        None => OpenRoom::anonymous(),
+    }
+    .credential(state.secret().visitor_digest(&token));
+    match state.chat().open_room(open).await {
+        Ok((room, _)) => {
+            let mut response = axum::Json(serde_json::json!({"room_id": room.id})).into_response();
+            let max_age = state.chat().config().idle_timeout.as_secs() as i64 * 24;
+            // Lax: the visitor arrives from links on the rental site and must keep their chat.
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(
+                    &state,
+                    VISITOR_COOKIE,
+                    &format!("{}.{token}", room.id),
+                    "Lax",
+                    max_age,
+                ),
+            );
+            response
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot open a room");
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"error": {"code": error.code(), "message": "The chat is unavailable right now. Please try again in a moment."}}))).into_response()
+        }
+    }
 }
 
 /// `GET /agent/login/`.
 pub(crate) async fn login_form(State(state): State<AppState>) -> Response {
-    login_page(&state, None, StatusCode::OK)
+    login_page(&state, None, "", StatusCode::OK)
 }
 
-fn login_page(state: &AppState, error: Option<&str>, status: StatusCode) -> Response {
+fn login_page(
+    state: &AppState,
+    error: Option<&str>,
+    username: &str,
+    status: StatusCode,
+) -> Response {
     // The login form's CSRF token comes from a short-lived nonce cookie: no session exists yet.
     let nonce = auth::random_token();
     let csrf = state.secret().csrf_token(&nonce);
-    let mut response = render(
+    let mut response = render_with_status(
         state,
         "login.html",
-        minijinja::context! { csrf => csrf, error => error },
+        minijinja::context! { csrf => csrf, error => error, username => username },
+        status,
     );
-    *response.status_mut() = status;
     response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(state, LOGIN_COOKIE, &nonce, "Strict", 900),
@@ -328,6 +359,7 @@ pub(crate) async fn login(
         return login_page(
             &state,
             Some("Your login form expired. Please try again."),
+            &form.username,
             StatusCode::FORBIDDEN,
         );
     }
@@ -335,6 +367,7 @@ pub(crate) async fn login(
         return login_page(
             &state,
             Some("Too many login attempts. Wait a few minutes."),
+            &form.username,
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
@@ -351,6 +384,7 @@ pub(crate) async fn login(
         return login_page(
             &state,
             Some("Wrong username or password."),
+            &form.username,
             StatusCode::UNAUTHORIZED,
         );
     };
@@ -675,8 +709,7 @@ async fn rules_page(
         tried => tried,
         error => error,
     };
-    let mut response = render(state, "rules.html", context);
-    *response.status_mut() = status;
+    let response = render_with_status(state, "rules.html", context, status);
     response
 }
 
@@ -946,8 +979,7 @@ async fn admin_page(
         more => more,
         error => error,
     };
-    let mut response = render(state, "admin.html", context);
-    *response.status_mut() = status;
+    let response = render_with_status(state, "admin.html", context, status);
     response
 }
 

@@ -42,24 +42,6 @@ enum Role {
     Agent(Agent),
 }
 
-/// Whether a browser's `Origin` is one we serve. Non-browser clients send none; browsers always do,
-/// so cross-site pages cannot open sockets with the visitor's or agent's cookies.
-fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
-    match headers.get(axum::http::header::ORIGIN) {
-        None => true,
-        Some(origin) => origin
-            .to_str()
-            .map(|origin| {
-                state
-                    .inner
-                    .allowed_origins
-                    .iter()
-                    .any(|allowed| allowed == origin)
-            })
-            .unwrap_or(false),
-    }
-}
-
 fn refuse(status: StatusCode, why: &'static str) -> Response {
     (status, why).into_response()
 }
@@ -73,7 +55,7 @@ pub(crate) async fn room_socket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if !origin_allowed(&state, &headers) {
+    if !crate::origin_allowed(&state, &headers) {
         return refuse(StatusCode::FORBIDDEN, "origin not allowed");
     }
     let Ok(room_id) = room_id.parse::<RoomId>() else {
@@ -345,7 +327,7 @@ pub(crate) async fn agents_socket(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    if !origin_allowed(&state, &headers) {
+    if !crate::origin_allowed(&state, &headers) {
         return refuse(StatusCode::FORBIDDEN, "origin not allowed");
     }
     let Some((agent, _)) = current_agent(&state, &headers).await else {

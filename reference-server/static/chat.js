@@ -3,7 +3,7 @@
   "use strict";
   const root = document.getElementById("chat");
   if (!root) return;
-  const room = root.dataset.room;
+  let room = root.dataset.room;
   const role = root.dataset.role;
   const max = Number(root.dataset.max || 1000);
   const list = document.getElementById("messages");
@@ -173,5 +173,18 @@
     if (canned.value) { text.value = canned.value; canned.value = ""; updateCounter(); text.focus(); }
   });
 
-  connect();
+  // A new visitor gets a room when the page runs, not when it is fetched (crawlers make none).
+  if (room) {
+    connect();
+  } else {
+    fetch("/chat/start/", { method: "POST", credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (body) {
+        if (!body.room_id) throw new Error("no room");
+        room = body.room_id;
+        root.dataset.room = room;
+        connect();
+      })
+      .catch(function () { showError("The chat is unavailable right now. Please reload the page in a moment."); });
+  }
 })();

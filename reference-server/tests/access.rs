@@ -98,6 +98,20 @@ async fn access_matrix() {
         assert_eq!(got, *admin_page, "{name} GET /admin/");
     }
 
+    // Allowed pages really render (a template error would be a 500, or a page saying so).
+    for (page, marker) in [
+        ("/agent/dashboard/", "Waiting for an agent"),
+        ("/agent/bot-responses/", "Try a message"),
+        ("/agent/analytics/", "Chat sessions"),
+        ("/admin/", "Agent accounts"),
+        (&format!("/agent/chat/{room_a}/") as &str, "Transcript"),
+    ] {
+        let response = admin.get(server.url(page)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{page}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(marker), "{page} shows {marker:?}");
+    }
+
     // Forms: no CSRF token, a wrong one, or another session's one are refused; the right one works.
     let staff_page = staff
         .get(server.url("/agent/dashboard/"))

@@ -549,15 +549,8 @@ async fn a_signed_customer_finds_their_chat_on_another_device() {
     let link = format!("/chat/?customer=customer-42&signature={signature}");
 
     let laptop = server.client();
-    let html = laptop
-        .get(server.url(&link))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let room = support::attribute(&html, "data-room").unwrap();
+    laptop.get(server.url(&link)).send().await.unwrap();
+    let (room, _) = server.start_chat(&laptop).await;
     let stored = server
         .state
         .chat()
@@ -616,5 +609,41 @@ async fn a_signed_customer_finds_their_chat_on_another_device() {
             .err(),
         Some(403)
     );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetching_the_chat_page_creates_no_room() {
+    let server = TestServer::start().await;
+    for _ in 0..5 {
+        let response = server
+            .client()
+            .get(server.url("/chat/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(support::set_cookie(&response, "chatcore_visitor").is_none());
+    }
+    let chat = server.state.chat();
+    let window = chatcore::AnalyticsWindow::last_days(chat.now(), 1);
+    assert_eq!(
+        chat.analytics(window).await.unwrap().total_sessions,
+        0,
+        "crawlers and probes open nothing"
+    );
+    // The page's script opens one room, and asking again keeps it.
+    let (client, room, _) = server.visitor().await;
+    assert_eq!(server.start_chat(&client).await.0, room);
+    let foreign = server
+        .client()
+        .post(server.url("/chat/start/"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403, "other sites cannot open rooms");
+    let window = chatcore::AnalyticsWindow::last_days(chat.now(), 1);
+    assert_eq!(chat.analytics(window).await.unwrap().total_sessions, 1);
     server.stop().await;
 }

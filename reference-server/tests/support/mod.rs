@@ -103,15 +103,32 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
-    /// A visitor: GET /chat/; returns the client (with its cookie) and the room id.
+    /// A visitor: GET /chat/, then the page's POST /chat/start/; returns the client (with its
+    /// cookie), the room id and the cookie.
     pub async fn visitor(&self) -> (reqwest::Client, String, String) {
         let client = self.client();
-        let response = client.get(self.url("/chat/")).send().await.unwrap();
+        let page = client.get(self.url("/chat/")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert_eq!(
+            attribute(&html, "data-room").as_deref(),
+            Some(""),
+            "no room before the script asks"
+        );
+        let (room, cookie) = self.start_chat(&client).await;
+        (client, room, cookie.expect("visitor cookie"))
+    }
+
+    /// The page script's POST /chat/start/: the room id, and the visitor cookie when one was set.
+    pub async fn start_chat(&self, client: &reqwest::Client) -> (String, Option<String>) {
+        let response = client.post(self.url("/chat/start/")).send().await.unwrap();
         assert_eq!(response.status(), 200);
-        let cookie = set_cookie(&response, "chatcore_visitor").expect("visitor cookie");
-        let html = response.text().await.unwrap();
-        let room = attribute(&html, "data-room").expect("room id in the page");
-        (client, room, cookie)
+        let cookie = set_cookie(&response, "chatcore_visitor");
+        let body: Value = response.json().await.unwrap();
+        (
+            body["room_id"].as_str().expect("room id").to_owned(),
+            cookie,
+        )
     }
 
     /// Logs in as `username`; returns the client and the session cookie.
