@@ -709,8 +709,7 @@ async fn rules_page(
         tried => tried,
         error => error,
     };
-    let response = render_with_status(state, "rules.html", context, status);
-    response
+    render_with_status(state, "rules.html", context, status)
 }
 
 #[derive(Debug, Deserialize)]
@@ -979,8 +978,7 @@ async fn admin_page(
         more => more,
         error => error,
     };
-    let response = render_with_status(state, "admin.html", context, status);
-    response
+    render_with_status(state, "admin.html", context, status)
 }
 
 #[derive(Debug, Deserialize)]
