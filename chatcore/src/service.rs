@@ -541,12 +541,10 @@ impl ChatService {
     /// An agent takes a waiting room. When several agents accept at once exactly one wins; the others
     /// get [`Error::Conflict`].
     pub async fn accept(&self, id: RoomId, agent: AgentId) -> Result<Room> {
-        self.active_agent(agent).await?;
-        let (room, message) = self
-            .inner
-            .store
-            .transition(id, Transition::accept(agent, self.now()))
-            .await?;
+        let account = self.active_agent(agent).await?;
+        let mut transition = Transition::accept(agent, self.now());
+        transition.text = Some(format!("{} joined the chat.", account.display_name));
+        let (room, message) = self.inner.store.transition(id, transition).await?;
         self.publish_transition(&room, &message).await;
         Ok(room)
     }

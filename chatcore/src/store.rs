@@ -268,6 +268,9 @@ pub struct Transition {
     /// For the idle sweep: change only if the room's `updated_at` is before this, so a room written to
     /// after it was found idle stays open.
     pub idle_before: Option<Timestamp>,
+    /// The system message's text, when the event's default wording is not enough (e.g. the agent's
+    /// name instead of their id).
+    pub text: Option<String>,
 }
 
 impl Transition {
@@ -280,6 +283,7 @@ impl Transition {
             at,
             event: SystemEvent::EscalationRequested { reason },
             idle_before: None,
+            text: None,
         }
     }
 
@@ -292,6 +296,7 @@ impl Transition {
             at,
             event: SystemEvent::AgentJoined { agent },
             idle_before: None,
+            text: None,
         }
     }
 
@@ -304,6 +309,7 @@ impl Transition {
             at,
             event: SystemEvent::Closed { by },
             idle_before: None,
+            text: None,
         }
     }
 
@@ -354,7 +360,11 @@ impl Transition {
             RoomStatus::Bot => {}
         }
         room.last_seq += 1;
-        Ok(NewMessage::system(room.id, self.event, self.at))
+        let mut message = NewMessage::system(room.id, self.event, self.at);
+        if let Some(text) = &self.text {
+            message.text = text.clone();
+        }
+        Ok(message)
     }
 }
 

@@ -87,11 +87,11 @@ pub struct Options {
     #[arg(long, env = "CHATCORE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
-    /// Close chats idle for this many seconds (the seed's CHAT_TIMEOUT).
+    /// Close chats idle for this many seconds.
     #[arg(long, env = "CHAT_TIMEOUT", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(60..=31_536_000))]
     pub chat_timeout: u64,
 
-    /// Longest message in characters (the seed's MAX_MESSAGE_LENGTH).
+    /// Longest message in characters.
     #[arg(long, env = "MAX_MESSAGE_LENGTH", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub max_message_length: u64,
 
@@ -123,15 +123,15 @@ pub struct Options {
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
 
-    /// Redis host (the seed's REDIS_HOST).
+    /// Redis host.
     #[arg(long, env = "REDIS_HOST", default_value = "localhost")]
     pub redis_host: String,
 
-    /// Redis port (the seed's REDIS_PORT).
+    /// Redis port.
     #[arg(long, env = "REDIS_PORT", default_value_t = 6379)]
     pub redis_port: u16,
 
-    /// Redis database number (the seed's REDIS_DB).
+    /// Redis database number.
     #[arg(long, env = "REDIS_DB", default_value_t = 0)]
     pub redis_db: u32,
 

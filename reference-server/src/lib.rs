@@ -31,6 +31,10 @@ mod ws;
 
 pub use setup::{build, Built};
 
+/// Failed-login counters by (address, username): attempts and the window's start.
+type LoginAttempts =
+    std::collections::HashMap<(std::net::IpAddr, String), (u32, std::time::Instant)>;
+
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -46,8 +50,10 @@ struct StateInner {
     identity: Option<auth::IdentityKey>,
     templates: minijinja::Environment<'static>,
     connections: Arc<tokio::sync::Semaphore>,
-    login_attempts:
-        std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (u32, std::time::Instant)>>,
+    login_attempts: std::sync::Mutex<LoginAttempts>,
+    /// Sessions ended by logging out, until they would have expired anyway. Kept by this instance:
+    /// with several instances, a logged-out cookie stays valid on the others until it expires.
+    logged_out: std::sync::Mutex<std::collections::HashMap<String, chatcore::Timestamp>>,
     shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -72,6 +78,7 @@ impl AppState {
                 templates: pages::templates(),
                 connections: Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
                 login_attempts: std::sync::Mutex::new(std::collections::HashMap::new()),
+                logged_out: std::sync::Mutex::new(std::collections::HashMap::new()),
                 shutdown,
             }),
         }
@@ -84,6 +91,27 @@ impl AppState {
 
     pub(crate) fn secret(&self) -> &auth::Secret {
         &self.inner.secret
+    }
+
+    /// Ends a session before its expiry.
+    pub(crate) fn log_out(&self, session: &auth::Session) {
+        let now = self.chat().now();
+        let mut ended = self
+            .inner
+            .logged_out
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        ended.retain(|_, expires| *expires > now);
+        ended.insert(session.nonce.clone(), session.expires);
+    }
+
+    /// Whether the session was ended by logging out.
+    pub(crate) fn is_logged_out(&self, session: &auth::Session) -> bool {
+        self.inner
+            .logged_out
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(&session.nonce)
     }
 }
 

@@ -133,6 +133,9 @@ pub(crate) async fn current_agent(
 ) -> Option<(Agent, Session)> {
     let value = cookie(headers, SESSION_COOKIE)?;
     let session = Session::from_cookie(&value, state.secret(), state.chat().now())?;
+    if state.is_logged_out(&session) {
+        return None;
+    }
     let agent = state.chat().store().get_agent(session.agent).await.ok()?;
     agent.active.then_some((agent, session))
 }
@@ -333,8 +336,9 @@ pub(crate) struct LoginForm {
     csrf: String,
 }
 
-/// Whether the address may try another login now.
-fn login_allowed(state: &AppState, address: std::net::IpAddr) -> bool {
+/// Whether this address may try this username again now. Keyed by both, so behind a reverse proxy
+/// (one address for everyone) one person's typos do not lock out the others.
+fn login_allowed(state: &AppState, address: std::net::IpAddr, username: &str) -> bool {
     let mut attempts = state
         .inner
         .login_attempts
@@ -342,7 +346,9 @@ fn login_allowed(state: &AppState, address: std::net::IpAddr) -> bool {
         .unwrap_or_else(|p| p.into_inner());
     let now = Instant::now();
     attempts.retain(|_, (_, since)| now.duration_since(*since) < LOGIN_WINDOW);
-    let entry = attempts.entry(address).or_insert((0, now));
+    let entry = attempts
+        .entry((address, username.trim().to_lowercase()))
+        .or_insert((0, now));
     entry.0 += 1;
     entry.0 <= LOGIN_ATTEMPTS
 }
@@ -363,7 +369,7 @@ pub(crate) async fn login(
             StatusCode::FORBIDDEN,
         );
     }
-    if !login_allowed(&state, peer.ip()) {
+    if !login_allowed(&state, peer.ip(), &form.username) {
         return login_page(
             &state,
             Some("Too many login attempts. Wait a few minutes."),
@@ -443,6 +449,11 @@ pub(crate) async fn logout(
 ) -> Response {
     if let Err(response) = agent_for_form(&state, &headers, &form).await {
         return response;
+    }
+    if let Some(session) = cookie(&headers, SESSION_COOKIE)
+        .and_then(|value| Session::from_cookie(&value, state.secret(), state.chat().now()))
+    {
+        state.log_out(&session);
     }
     let mut response = Redirect::to("/agent/login/").into_response();
     response.headers_mut().append(
@@ -562,11 +573,25 @@ pub(crate) async fn agent_chat_action(
     };
     match result {
         Ok(()) => Redirect::to(&format!("/agent/chat/{room_id}/")).into_response(),
-        Err(chatcore::Error::Conflict { .. }) => error_page(
+        Err(chatcore::Error::Conflict {
+            actual: RoomStatus::WithAgent,
+            ..
+        }) => error_page(
             &state,
             StatusCode::CONFLICT,
             "Another agent took this chat first.",
         ),
+        Err(chatcore::Error::Conflict { actual, .. }) => error_page(
+            &state,
+            StatusCode::CONFLICT,
+            &format!(
+                "This chat is {} — it is not waiting for an agent.",
+                actual.as_str().replace('_', " ")
+            ),
+        ),
+        Err(chatcore::Error::NotFound { .. }) => {
+            error_page(&state, StatusCode::NOT_FOUND, "There is no such chat.")
+        }
         Err(error) if error.is_client_error() => {
             error_page(&state, StatusCode::CONFLICT, &error.to_string())
         }
@@ -736,11 +761,16 @@ pub(crate) struct RuleForm {
 impl RuleForm {
     fn new_rule(&self) -> Result<chatcore::NewRule, String> {
         let intent = chatcore::Intent::new(self.intent.as_str()).map_err(|e| e.to_string())?;
-        let priority: i32 = self
+        let priority: i64 = self
             .priority
             .trim()
             .parse()
             .map_err(|_| format!("priority {:?} is not a whole number", self.priority))?;
+        let limit = i64::from(chatcore::types::MAX_RULE_PRIORITY);
+        let priority = i32::try_from(priority)
+            .ok()
+            .filter(|p| i64::from(*p).abs() <= limit)
+            .ok_or_else(|| format!("priority {priority} is outside -{limit}..={limit}"))?;
         let keywords = self
             .keywords
             .split(',')

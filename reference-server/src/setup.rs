@@ -51,6 +51,12 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
         .backend
     {
         Backend::Sqlite => {
+            if options.data_dir.exists() && !options.data_dir.is_dir() {
+                return Err(SetupError::Files(format!(
+                    "the data directory {} is a file, not a directory",
+                    options.data_dir.display()
+                )));
+            }
             std::fs::create_dir_all(&options.data_dir).map_err(|e| {
                 SetupError::Files(format!(
                     "cannot create the data directory {}: {e}",
@@ -146,6 +152,26 @@ async fn ensure_admin(
 ) -> Result<Option<String>, SetupError> {
     let agents = chat.store().list_agents().await.map_err(SetupError::Seed)?;
     if !agents.is_empty() {
+        // A configured admin password is the way back in for an operator who lost the generated one.
+        if let (Some(password), Some(admin)) = (
+            password.filter(|p| !p.is_empty()),
+            agents.iter().find(|a| a.username == "admin"),
+        ) {
+            if !auth::verify_password(password, &admin.password_hash) {
+                let hash = auth::hash_password(password).map_err(SetupError::Files)?;
+                let update = NewAgent::new(
+                    admin.username.as_str(),
+                    admin.display_name.as_str(),
+                    admin.role,
+                    hash,
+                )
+                .active(admin.active);
+                chat.update_agent(admin.id, update)
+                    .await
+                    .map_err(SetupError::Seed)?;
+                tracing::warn!("set the password of `admin` from CHATCORE_ADMIN_PASSWORD");
+            }
+        }
         return Ok(None);
     }
     let (password, generated) = match password {

@@ -15,6 +15,10 @@ use crate::pages::{current_agent, is_room_visitor};
 use crate::protocol::{ClientFrame, MessageFrame, RoomView, ServerFrame, MAX_FRAME_BYTES};
 use crate::AppState;
 
+/// Frames up to this size are read and answered with `frame_too_large` when over the protocol's
+/// limit; bigger ones end the connection (the transport will not buffer them).
+const TRANSPORT_LIMIT_BYTES: usize = 4 * MAX_FRAME_BYTES;
+
 /// A client that does not take a frame within this long is disconnected (close 1008): it cannot
 /// stall anything else, but it is not kept forever either.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -86,8 +90,8 @@ pub(crate) async fn room_socket(
     };
     let after_seq = resume.after_seq;
     upgrade
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
+        .max_message_size(TRANSPORT_LIMIT_BYTES)
+        .max_frame_size(TRANSPORT_LIMIT_BYTES)
         .on_upgrade(move |socket| async move {
             room_session(socket, state, room, role, after_seq).await;
             drop(permit);
@@ -299,6 +303,20 @@ async fn handle_frame(
         (ClientFrame::Resume { after_seq }, _) => {
             // The messages after `after_seq` from the store (a page at a time, up to MAX_PAGE); a
             // client asking again with its new last seq gets the rest. It drops what it has by seq.
+            // A resume point past the room's last message means the client's view is wrong.
+            match chat.room(room.id).await {
+                Ok(current) if after_seq > current.last_seq => {
+                    return vec![ServerFrame::Error {
+                        code: "invalid_request".into(),
+                        message: format!(
+                        "cannot resume after seq {after_seq}: the room's last message is seq {}",
+                        current.last_seq
+                    ),
+                    }]
+                }
+                Ok(_) => {}
+                Err(error) => return vec![ServerFrame::error(&error)],
+            }
             return match chat.history(room.id, after_seq, chatcore::MAX_PAGE).await {
                 Ok(messages) => messages
                     .iter()

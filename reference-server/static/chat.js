@@ -64,7 +64,12 @@
   }
 
   function showStatus(frame) {
-    const labels = {
+    const labels = role === "agent" ? {
+      bot: "With the bot",
+      waiting_for_agent: "Waiting for an agent" + (frame.queue_position ? " (number " + frame.queue_position + " in the queue)" : ""),
+      with_agent: "With " + (frame.agent_name || "an agent"),
+      closed: "Closed" + (frame.rating ? " — rated " + frame.rating + "/5" : ""),
+    } : {
       bot: "Chatting with our assistant",
       waiting_for_agent: "Waiting for an agent" + (frame.queue_position ? " — you are number " + frame.queue_position + " in the queue" : ""),
       with_agent: "Chatting with " + (frame.agent_name || "an agent"),

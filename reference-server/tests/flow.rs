@@ -647,3 +647,135 @@ async fn fetching_the_chat_page_creates_no_room() {
     assert_eq!(chat.analytics(window).await.unwrap().total_sessions, 1);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rough_edges_found_by_a_new_user() {
+    let server = TestServer::start().await;
+    let (agent, session, _) = server.login("admin", ADMIN_PASSWORD).await;
+    let session = session.unwrap();
+    let dashboard = agent
+        .get(server.url("/agent/dashboard/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = input_value(&dashboard, "csrf").unwrap();
+
+    // Accepting a room that is not waiting, or does not exist, says so.
+    let (_visitor, room, cookie) = server.visitor().await;
+    let not_waiting = agent
+        .post(server.url(&format!("/agent/chat/{room}/")))
+        .form(&[("action", "accept"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_waiting.status(), 409);
+    assert!(not_waiting
+        .text()
+        .await
+        .unwrap()
+        .contains("not waiting for an agent"));
+    let missing = agent
+        .post(server.url(&format!("/agent/chat/{}/", chatcore::RoomId::random())))
+        .form(&[("action", "accept"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    // The visitor sees the agent's name when they join.
+    let mut visitor = server
+        .socket(&format!("/ws/chat/{room}/"), Some(&cookie), None)
+        .await
+        .unwrap();
+    visitor.until(|f| f["seq"] == 1).await;
+    visitor.send(json!({"type": "escalate"})).await;
+    visitor
+        .until(|f| f["type"] == "status" && f["status"] == "waiting_for_agent")
+        .await;
+    agent
+        .post(server.url(&format!("/agent/chat/{room}/")))
+        .form(&[("action", "accept"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    let joined = visitor
+        .until(|f| {
+            f["type"] == "message"
+                && f["sender"] == "system"
+                && f["event"]["event"] == "agent_joined"
+        })
+        .await;
+    assert_eq!(
+        joined["text"].as_str(),
+        Some("Administrator joined the chat.")
+    );
+
+    // In-band resume past the end, and a frame over the protocol's limit, get error frames.
+    visitor
+        .send(json!({"type": "resume", "after_seq": 9999}))
+        .await;
+    let error = visitor.until(|f| f["type"] == "error").await;
+    assert_eq!(error["code"].as_str(), Some("invalid_request"));
+    visitor
+        .send_raw(&json!({"type": "message", "text": "x".repeat(20_000)}).to_string())
+        .await;
+    let error = visitor.until(|f| f["type"] == "error").await;
+    assert_eq!(error["code"].as_str(), Some("frame_too_large"));
+    visitor
+        .send(json!({"type": "message", "text": "still here"}))
+        .await;
+    visitor
+        .until(|f| f["type"] == "message" && f["text"] == "still here")
+        .await;
+
+    // Logging out ends the session: the old cookie opens nothing any more.
+    let logout = agent
+        .post(server.url("/agent/logout/"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 303);
+    let stale = server
+        .client()
+        .get(server.url("/agent/dashboard/"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 303, "back to the login page");
+    assert_eq!(
+        server
+            .socket("/ws/agent/", Some(&session), None)
+            .await
+            .err(),
+        Some(403)
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_password_setting_is_the_way_back_in() {
+    let dir = tempfile::Builder::new()
+        .prefix("relogin-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let path = dir.path().to_path_buf();
+    let first = TestServer::start_with(|o| {
+        o.data_dir = path.clone();
+        o.admin_password = None;
+    })
+    .await;
+    first.stop().await;
+    let second = TestServer::start_with(|o| {
+        o.data_dir = path.clone();
+        o.admin_password = Some("a new admin password".into());
+    })
+    .await;
+    let (_, session, status) = second.login("admin", "a new admin password").await;
+    assert_eq!((status.as_u16(), session.is_some()), (303, true));
+    second.stop().await;
+}

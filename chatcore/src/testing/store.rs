@@ -650,6 +650,7 @@ pub async fn illegal_transitions_are_rejected(store: &SharedStore) {
                 at: at(1),
                 event: SystemEvent::AgentJoined { agent },
                 idle_before: None,
+                text: None,
             };
             let err = expect_err(
                 store.transition(room.id, transition).await,
