@@ -19,6 +19,9 @@ use crate::AppState;
 /// limit; bigger ones end the connection (the transport will not buffer them).
 const TRANSPORT_LIMIT_BYTES: usize = 4 * MAX_FRAME_BYTES;
 
+/// How often the server pings a room socket; a peer silent for three intervals is disconnected.
+const PING_EVERY: Duration = Duration::from_secs(30);
+
 /// A client that does not take a frame within this long is disconnected (close 1008): it cannot
 /// stall anything else, but it is not kept forever either.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -203,9 +206,23 @@ async fn room_session(
     }
     let mut shutdown = state.inner.shutdown.clone();
     let mut limiter = Limiter::new();
+    let mut heartbeat =
+        tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
+    let mut last_heard = Instant::now();
     loop {
         tokio::select! {
+            _ = heartbeat.tick() => {
+                // A peer that answers nothing (not even pongs) is gone: free its connection slot.
+                if last_heard.elapsed() > PING_EVERY * 3 {
+                    close(&mut sink, CLOSE_POLICY, "no answer to pings").await;
+                    return;
+                }
+                if tokio::time::timeout(SEND_TIMEOUT, sink.send(WsMessage::Ping(Default::default()))).await.is_err() {
+                    return;
+                }
+            }
             incoming = stream.next() => {
+                last_heard = Instant::now();
                 let text = match incoming {
                     Some(Ok(WsMessage::Text(text))) => text,
                     Some(Ok(WsMessage::Binary(_))) => {
