@@ -110,8 +110,9 @@ pub struct Options {
     #[arg(long, env = "CHATCORE_IDENTITY_SECRET", hide_env_values = true)]
     pub identity_secret: Option<String>,
 
-    /// Origins allowed to open WebSockets, comma-separated (e.g. `https://rentals.example`). The
-    /// server's own http://HOST:PORT and http://localhost:PORT are always allowed.
+    /// Other sites' origins allowed to open chats and WebSockets here, comma-separated (e.g.
+    /// `https://rentals.example` when the widget is embedded there). Pages served by this server
+    /// (the origin matching the request's Host) are always allowed.
     #[arg(long, env = "CHATCORE_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 

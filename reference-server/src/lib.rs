@@ -119,19 +119,26 @@ impl AppState {
 /// on WebSocket handshakes and POSTs, so cross-site pages cannot act with a visitor's or agent's
 /// cookies.
 pub(crate) fn origin_allowed(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
-    match headers.get(header::ORIGIN) {
-        None => true,
-        Some(origin) => origin
-            .to_str()
-            .map(|origin| {
-                state
-                    .inner
-                    .allowed_origins
-                    .iter()
-                    .any(|allowed| allowed == origin)
-            })
-            .unwrap_or(false),
-    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    // The page's own origin (as the browser reached this server, e.g. through a proxy keeping the
+    // Host header) is always allowed; other sites only when configured.
+    let same_site = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .is_some_and(|host| {
+            origin == format!("http://{host}") || origin == format!("https://{host}")
+        });
+    same_site
+        || state
+            .inner
+            .allowed_origins
+            .iter()
+            .any(|allowed| allowed == origin)
 }
 
 /// The routes (the seed guide's paths).
