@@ -104,9 +104,9 @@ pub struct Options {
     #[arg(long, env = "CHATCORE_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
 
-    /// Key shared with the host site for identity validation: a page may open the chat as
-    /// `/chat/?customer=ID&signature=HEX` where HEX is HMAC-SHA256(key, ID); that customer then finds
-    /// their chat again on any device. Unset: identity links are refused.
+    /// Key shared with the host site for identity validation: a page of the host site (an origin in
+    /// CHATCORE_ALLOWED_ORIGINS) may POST `{"customer": ID, "signature": HEX}` to /chat/start/, HEX
+    /// being HMAC-SHA256(key, ID); that customer then finds their chat on any device. Unset: refused.
     #[arg(long, env = "CHATCORE_IDENTITY_SECRET", hide_env_values = true)]
     pub identity_secret: Option<String>,
 

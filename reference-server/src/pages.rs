@@ -200,34 +200,10 @@ pub(crate) async fn home(State(state): State<AppState>) -> Response {
     render(&state, "home.html", minijinja::context! {})
 }
 
-/// `GET /chat/`: resumes the visitor's room (cookie) or opens a new one. With
-/// `?customer=ID&signature=HEX` from the host site, the customer's latest open chat is resumed on any
-/// device.
-pub(crate) async fn visitor_chat(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    axum::extract::Query(identity): axum::extract::Query<Identity>,
-) -> Response {
-    let mut customer = verified_customer(&state, &headers);
-    let mut customer_cookie = None;
-    if let (Some(id), Some(signature)) = (&identity.customer, &identity.signature) {
-        let valid = id.chars().count() <= 128
-            && !id.chars().any(char::is_control)
-            && state
-                .inner
-                .identity
-                .as_ref()
-                .is_some_and(|key| key.verify(id, signature));
-        if !valid {
-            return error_page(
-                &state,
-                StatusCode::FORBIDDEN,
-                "This chat link is not valid. Open the chat from the rental site again.",
-            );
-        }
-        customer = Some(id.clone());
-        customer_cookie = Some(state.secret().sign("customer", id));
-    }
+/// `GET /chat/`: the chat page, with the visitor's room when they have one (their cookie, or the
+/// open chat of the customer the host site vouched for).
+pub(crate) async fn visitor_chat(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let customer = verified_customer(&state, &headers);
     let mut existing = visitor_room(&state, &headers)
         .await
         .filter(|room| room.status.is_open() || room.rating.is_none());
@@ -248,7 +224,142 @@ pub(crate) async fn visitor_chat(
         room_id => existing.map(|room| room.id.to_string()).unwrap_or_default(),
         max_chars => state.chat().config().max_message_chars,
     };
-    let mut response = render(&state, "chat.html", context);
+    let response = render(&state, "chat.html", context);
+    response
+}
+
+/// `POST /chat/start/`: opens the visitor's room and sets the cookie that proves it is theirs;
+/// answers `{"room_id": "…"}`. Pages of other sites may not open rooms with the visitor's cookies.
+///
+/// A host site vouches for its logged-in customer by posting `{"customer": ID, "signature": HEX}`
+/// (HEX = HMAC-SHA256(identity secret, ID)) from a page of its own origin — one listed in
+/// `CHATCORE_ALLOWED_ORIGINS`. Only there: a link to this server cannot carry an identity, or anyone
+/// with a signed id of their own could send it to others and read what they write.
+pub(crate) async fn start_chat(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let refuse = |status: StatusCode, code: &str, message: &str| {
+        (
+            status,
+            axum::Json(serde_json::json!({"error": {"code": code, "message": message}})),
+        )
+            .into_response()
+    };
+    if !crate::origin_allowed(&state, &headers) {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            "origin",
+            "this site may not open chats here",
+        );
+    }
+    let identity: Option<Identity> = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(identity) => Some(identity),
+            Err(_) => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_json",
+                    "the body is not {\"customer\": …, \"signature\": …}",
+                )
+            }
+        }
+    };
+    let mut customer_cookie = None;
+    let customer = match identity {
+        Some(Identity {
+            customer: Some(id),
+            signature: Some(signature),
+        }) => {
+            let from_host_site = headers
+                .get(header::ORIGIN)
+                .and_then(|o| o.to_str().ok())
+                .is_some_and(|origin| {
+                    state
+                        .inner
+                        .identity_origins
+                        .iter()
+                        .any(|allowed| allowed == origin)
+                });
+            let valid = id.chars().count() <= 128
+                && !id.chars().any(char::is_control)
+                && state
+                    .inner
+                    .identity
+                    .as_ref()
+                    .is_some_and(|key| key.verify(&id, &signature));
+            if !from_host_site || !valid {
+                return refuse(
+                    StatusCode::FORBIDDEN,
+                    "identity",
+                    "the customer identity is not valid here",
+                );
+            }
+            customer_cookie = Some(state.secret().sign("customer", &id));
+            Some(id)
+        }
+        Some(_) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "invalid_identity",
+                "send both customer and signature",
+            )
+        }
+        None => verified_customer(&state, &headers),
+    };
+    let mut existing = visitor_room(&state, &headers)
+        .await
+        .filter(|room| room.status.is_open() || room.rating.is_none());
+    if let Some(customer) = &customer {
+        // The customer's own latest open chat, on whichever device they started it.
+        let query = RoomQuery::with_statuses(RoomStatus::OPEN)
+            .customer(customer.clone())
+            .page(0, 1);
+        if let Ok(mut rooms) = state.chat().rooms(&query).await {
+            if let Some(room) = rooms.pop() {
+                existing = Some(room);
+            }
+        }
+    }
+    let mut response;
+    if let Some(room) = existing {
+        response = axum::Json(serde_json::json!({"room_id": room.id})).into_response();
+    } else {
+        let token = auth::random_token();
+        let open = match &customer {
+            Some(id) => OpenRoom::customer(id.clone()),
+            None => OpenRoom::anonymous(),
+        }
+        .credential(state.secret().visitor_digest(&token));
+        match state.chat().open_room(open).await {
+            Ok((room, _)) => {
+                response = axum::Json(serde_json::json!({"room_id": room.id})).into_response();
+                let max_age = state.chat().config().idle_timeout.as_secs() as i64 * 24;
+                // Lax: the visitor arrives from links on the rental site and must keep their chat.
+                response.headers_mut().append(
+                    header::SET_COOKIE,
+                    set_cookie(
+                        &state,
+                        VISITOR_COOKIE,
+                        &format!("{}.{token}", room.id),
+                        "Lax",
+                        max_age,
+                    ),
+                );
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot open a room");
+                return refuse(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    error.code(),
+                    "The chat is unavailable right now. Please try again in a moment.",
+                );
+            }
+        }
+    }
     if let Some(value) = customer_cookie {
         response.headers_mut().append(
             header::SET_COOKIE,
@@ -256,49 +367,6 @@ pub(crate) async fn visitor_chat(
         );
     }
     response
-}
-
-/// `POST /chat/start/`: opens the visitor's room (a customer's, when the host vouched for one) and
-/// sets the cookie that proves it is theirs; answers `{"room_id": "…"}`. Pages of other origins may
-/// not open rooms with the visitor's cookies.
-pub(crate) async fn start_chat(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if !crate::origin_allowed(&state, &headers) {
-        return (StatusCode::FORBIDDEN, "origin not allowed").into_response();
-    }
-    if let Some(room) = visitor_room(&state, &headers)
-        .await
-        .filter(|room| room.status.is_open() || room.rating.is_none())
-    {
-        return axum::Json(serde_json::json!({"room_id": room.id})).into_response();
-    }
-    let token = auth::random_token();
-    let open = match verified_customer(&state, &headers) {
-        Some(id) => OpenRoom::customer(id),
-        None => OpenRoom::anonymous(),
-    }
-    .credential(state.secret().visitor_digest(&token));
-    match state.chat().open_room(open).await {
-        Ok((room, _)) => {
-            let mut response = axum::Json(serde_json::json!({"room_id": room.id})).into_response();
-            let max_age = state.chat().config().idle_timeout.as_secs() as i64 * 24;
-            // Lax: the visitor arrives from links on the rental site and must keep their chat.
-            response.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(
-                    &state,
-                    VISITOR_COOKIE,
-                    &format!("{}.{token}", room.id),
-                    "Lax",
-                    max_age,
-                ),
-            );
-            response
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cannot open a room");
-            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"error": {"code": error.code(), "message": "The chat is unavailable right now. Please try again in a moment."}}))).into_response()
-        }
-    }
 }
 
 /// `GET /agent/login/`.

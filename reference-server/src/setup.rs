@@ -132,6 +132,7 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
         chat,
         secret,
         identity,
+        options.allowed_origins.clone(),
         origins,
         options.secure_cookies,
         options.max_connections,

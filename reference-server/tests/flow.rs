@@ -545,12 +545,23 @@ async fn staff_edit_rules_and_read_analytics() {
 async fn a_signed_customer_finds_their_chat_on_another_device() {
     let server = TestServer::start().await;
     let key = reference_server::auth::IdentityKey::new(support::IDENTITY_SECRET).unwrap();
-    let signature = key.sign("customer-42");
-    let link = format!("/chat/?customer=customer-42&signature={signature}");
+    let host = "https://rentals.example";
+    let vouch = |client: &reqwest::Client, customer: &str, signature: String, origin: &str| {
+        client
+            .post(server.url("/chat/start/"))
+            .header("origin", origin)
+            .json(&json!({"customer": customer, "signature": signature}))
+            .send()
+    };
 
+    // The host site's page vouches for its logged-in customer.
     let laptop = server.client();
-    laptop.get(server.url(&link)).send().await.unwrap();
-    let (room, _) = server.start_chat(&laptop).await;
+    let response = vouch(&laptop, "customer-42", key.sign("customer-42"), host)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    let room = body["room_id"].as_str().unwrap().to_owned();
     let stored = server
         .state
         .chat()
@@ -570,11 +581,13 @@ async fn a_signed_customer_finds_their_chat_on_another_device() {
 
     // Another device, same customer: same chat, and its socket is allowed.
     let phone = server.client();
-    let response = phone.get(server.url(&link)).send().await.unwrap();
+    let response = vouch(&phone, "customer-42", key.sign("customer-42"), host)
+        .await
+        .unwrap();
     let customer_cookie = support::set_cookie(&response, "chatcore_customer").unwrap();
-    let html = response.text().await.unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(
-        support::attribute(&html, "data-room").as_deref(),
+        body["room_id"].as_str(),
         Some(room.as_str()),
         "the same chat"
     );
@@ -587,21 +600,42 @@ async fn a_signed_customer_finds_their_chat_on_another_device() {
         .await;
     assert_eq!(seen["text"].as_str(), Some("Hello from my laptop"));
 
-    // A forged or missing signature is refused, and another customer's cookie opens nothing.
-    let forged = server
-        .client()
-        .get(server.url("/chat/?customer=customer-42&signature=00"))
-        .send()
+    // Refused: a forged signature; a valid one sent from anywhere but the host site (a link to this
+    // server, this server's own page); and another customer's cookie opens nothing.
+    let forged = vouch(&server.client(), "customer-42", "00".repeat(32), host)
         .await
         .unwrap();
     assert_eq!(forged.status(), 403);
-    let other = format!(
-        "/chat/?customer=customer-7&signature={}",
-        key.sign("customer-7")
+    let own_page = vouch(
+        &server.client(),
+        "customer-42",
+        key.sign("customer-42"),
+        &server.base,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        own_page.status(),
+        403,
+        "an identity must come from the host site"
     );
-    let other_client = server.client();
-    let response = other_client.get(server.url(&other)).send().await.unwrap();
-    let other_cookie = support::set_cookie(&response, "chatcore_customer").unwrap();
+    let link = server
+        .client()
+        .get(server.url(&format!(
+            "/chat/?customer=customer-42&signature={}",
+            key.sign("customer-42")
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        support::set_cookie(&link, "chatcore_customer").is_none(),
+        "links carry no identity"
+    );
+    let other = vouch(&server.client(), "customer-7", key.sign("customer-7"), host)
+        .await
+        .unwrap();
+    let other_cookie = support::set_cookie(&other, "chatcore_customer").unwrap();
     assert_eq!(
         server
             .socket(&format!("/ws/chat/{room}/"), Some(&other_cookie), None)
