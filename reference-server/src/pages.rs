@@ -224,8 +224,7 @@ pub(crate) async fn visitor_chat(State(state): State<AppState>, headers: HeaderM
         room_id => existing.map(|room| room.id.to_string()).unwrap_or_default(),
         max_chars => state.chat().config().max_message_chars,
     };
-    let response = render(&state, "chat.html", context);
-    response
+    render(&state, "chat.html", context)
 }
 
 /// `POST /chat/start/`: opens the visitor's room and sets the cookie that proves it is theirs;
