@@ -31,6 +31,23 @@ mod ws;
 
 pub use setup::{build, Built};
 
+/// Who may connect and how sessions are signed: the security settings of an [`AppState`].
+#[derive(Clone, Debug)]
+pub struct Access {
+    /// Signs sessions and derives CSRF tokens and visitor digests.
+    pub secret: auth::Secret,
+    /// The host site's identity key, when identity validation is on.
+    pub identity: Option<auth::IdentityKey>,
+    /// Other sites' origins that may vouch for customers (configured ones only).
+    pub identity_origins: Vec<String>,
+    /// Every origin allowed to open chats and sockets, beyond a page's own.
+    pub allowed_origins: Vec<String>,
+    /// Mark cookies Secure.
+    pub secure_cookies: bool,
+    /// Most open WebSocket connections.
+    pub max_connections: usize,
+}
+
 /// Failed-login counters by (address, username): attempts and the window's start.
 type LoginAttempts =
     std::collections::HashMap<(std::net::IpAddr, String), (u32, std::time::Instant)>;
@@ -63,24 +80,19 @@ impl AppState {
     /// The state for a chat service.
     pub fn new(
         chat: ChatService,
-        secret: auth::Secret,
-        identity: Option<auth::IdentityKey>,
-        identity_origins: Vec<String>,
-        allowed_origins: Vec<String>,
-        secure_cookies: bool,
-        max_connections: usize,
+        access: Access,
         shutdown: tokio::sync::watch::Receiver<bool>,
     ) -> Self {
         AppState {
             inner: Arc::new(StateInner {
                 chat,
-                secret,
-                allowed_origins,
-                secure_cookies,
-                identity,
-                identity_origins,
+                secret: access.secret,
+                allowed_origins: access.allowed_origins,
+                secure_cookies: access.secure_cookies,
+                identity: access.identity,
+                identity_origins: access.identity_origins,
                 templates: pages::templates(),
-                connections: Arc::new(tokio::sync::Semaphore::new(max_connections.max(1))),
+                connections: Arc::new(tokio::sync::Semaphore::new(access.max_connections.max(1))),
                 login_attempts: std::sync::Mutex::new(std::collections::HashMap::new()),
                 logged_out: std::sync::Mutex::new(std::collections::HashMap::new()),
                 shutdown,

@@ -128,16 +128,15 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
         Some(key) => Some(auth::IdentityKey::new(key).map_err(SetupError::Secret)?),
         None => None,
     };
-    let state = AppState::new(
-        chat,
+    let access = crate::Access {
         secret,
         identity,
-        options.allowed_origins.clone(),
-        origins,
-        options.secure_cookies,
-        options.max_connections,
-        shutdown_rx,
-    );
+        identity_origins: options.allowed_origins.clone(),
+        allowed_origins: origins,
+        secure_cookies: options.secure_cookies,
+        max_connections: options.max_connections,
+    };
+    let state = AppState::new(chat, access, shutdown_rx);
     Ok(Built {
         state,
         shutdown,
