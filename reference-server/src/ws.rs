@@ -46,7 +46,7 @@ pub(crate) struct Resume {
 #[derive(Clone, Debug)]
 enum Role {
     Visitor,
-    Agent(Agent),
+    Agent(Agent, crate::auth::Session),
 }
 
 fn refuse(status: StatusCode, why: &'static str) -> Response {
@@ -68,8 +68,8 @@ pub(crate) async fn room_socket(
     let Ok(room_id) = room_id.parse::<RoomId>() else {
         return refuse(StatusCode::NOT_FOUND, "no such room");
     };
-    let role = if let Some((agent, _)) = current_agent(&state, &headers).await {
-        Role::Agent(agent)
+    let role = if let Some((agent, session)) = current_agent(&state, &headers).await {
+        Role::Agent(agent, session)
     } else if is_room_visitor(&state, &headers, room_id).await {
         Role::Visitor
     } else {
@@ -217,6 +217,12 @@ async fn room_session(
                     close(&mut sink, CLOSE_POLICY, "no answer to pings").await;
                     return;
                 }
+                if let Role::Agent(_, session) = &role {
+                    if !session_still_valid(&state, session).await {
+                        close(&mut sink, CLOSE_POLICY, "session ended").await;
+                        return;
+                    }
+                }
                 if tokio::time::timeout(SEND_TIMEOUT, sink.send(WsMessage::Ping(Default::default()))).await.is_err() {
                     return;
                 }
@@ -251,7 +257,7 @@ async fn room_session(
                     Ok(Some(Event::Message { message })) => ServerFrame::Message(MessageFrame::from(&message)),
                     Ok(Some(Event::RoomChanged { room })) => status_frame(&state, &room).await,
                     Ok(Some(Event::Typing { sender, .. })) => {
-                        let own = matches!((&role, sender), (Role::Visitor, Sender::Visitor) | (Role::Agent(_), Sender::Agent(_)));
+                        let own = matches!((&role, sender), (Role::Visitor, Sender::Visitor) | (Role::Agent(..), Sender::Agent(_)));
                         if own { continue; }
                         ServerFrame::Typing { sender: sender.kind() }
                     }
@@ -296,14 +302,14 @@ async fn handle_frame(
                     .post_visitor_message(room.id, &text, client_id.as_deref())
                     .await
                     .map(|_| ()),
-                Role::Agent(agent) => chat
+                Role::Agent(agent, _) => chat
                     .post_agent_message(room.id, agent.id, &text, client_id.as_deref())
                     .await
                     .map(|_| ()),
             }
         }
         (ClientFrame::Typing, Role::Visitor) => chat.typing(room.id, Sender::Visitor).await,
-        (ClientFrame::Typing, Role::Agent(agent)) => {
+        (ClientFrame::Typing, Role::Agent(agent, _)) => {
             chat.typing(room.id, Sender::Agent(agent.id)).await
         }
         (ClientFrame::Escalate, Role::Visitor) => {
@@ -313,7 +319,7 @@ async fn handle_frame(
         (ClientFrame::Close, Role::Visitor) => {
             chat.close(room.id, ClosedBy::Visitor).await.map(|_| ())
         }
-        (ClientFrame::Close, Role::Agent(agent)) => chat
+        (ClientFrame::Close, Role::Agent(agent, _)) => chat
             .close(room.id, ClosedBy::Agent(agent.id))
             .await
             .map(|_| ()),
@@ -342,7 +348,7 @@ async fn handle_frame(
                 Err(error) => vec![ServerFrame::error(&error)],
             };
         }
-        (ClientFrame::Escalate | ClientFrame::Rate { .. }, Role::Agent(_)) => {
+        (ClientFrame::Escalate | ClientFrame::Rate { .. }, Role::Agent(..)) => {
             return vec![ServerFrame::Error {
                 code: "not_allowed".into(),
                 message: "only the visitor escalates or rates a chat".into(),
@@ -356,6 +362,19 @@ async fn handle_frame(
         .collect()
 }
 
+/// Whether an agent's session still counts: not logged out, account still active. Sockets check it
+/// on every heartbeat, so logging out or disabling an account ends their open sockets too.
+async fn session_still_valid(state: &AppState, session: &crate::auth::Session) -> bool {
+    !state.is_logged_out(session)
+        && session.expires > state.chat().now()
+        && state
+            .chat()
+            .store()
+            .get_agent(session.agent)
+            .await
+            .is_ok_and(|agent| agent.active)
+}
+
 /// `GET /ws/agent/`: the agents' live feed, for staff.
 pub(crate) async fn agents_socket(
     State(state): State<AppState>,
@@ -365,7 +384,7 @@ pub(crate) async fn agents_socket(
     if !crate::origin_allowed(&state, &headers) {
         return refuse(StatusCode::FORBIDDEN, "origin not allowed");
     }
-    let Some((agent, _)) = current_agent(&state, &headers).await else {
+    let Some((agent, session)) = current_agent(&state, &headers).await else {
         return refuse(StatusCode::FORBIDDEN, "log in as an agent");
     };
     debug_assert!(matches!(
@@ -378,12 +397,12 @@ pub(crate) async fn agents_socket(
     upgrade
         .max_message_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
-            agents_session(socket, state).await;
+            agents_session(socket, state, session).await;
             drop(permit);
         })
 }
 
-async fn agents_session(socket: WebSocket, state: AppState) {
+async fn agents_session(socket: WebSocket, state: AppState, session: crate::auth::Session) {
     let (mut sink, mut stream) = socket.split();
     let mut feed = match state.chat().follow_agents().await {
         Ok(feed) => feed,
@@ -393,8 +412,16 @@ async fn agents_session(socket: WebSocket, state: AppState) {
         }
     };
     let mut shutdown = state.inner.shutdown.clone();
+    let mut heartbeat =
+        tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
     loop {
         tokio::select! {
+            _ = heartbeat.tick() => {
+                if !session_still_valid(&state, &session).await {
+                    close(&mut sink, CLOSE_POLICY, "session ended").await;
+                    return;
+                }
+            }
             incoming = stream.next() => match incoming {
                 Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => return,
                 // The feed is one-way; anything the dashboard sends is ignored.

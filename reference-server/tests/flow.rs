@@ -813,3 +813,54 @@ async fn the_admin_password_setting_is_the_way_back_in() {
     assert_eq!((status.as_u16(), session.is_some()), (303, true));
     second.stop().await;
 }
+
+/// Waits up to 40 s (the heartbeat is 30 s) for the server to close the socket; returns the code.
+async fn closed_by_server(socket: &mut support::Socket) -> Option<u16> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(40);
+    loop {
+        match tokio::time::timeout_at(deadline, futures_util::StreamExt::next(&mut socket.stream))
+            .await
+        {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame)))) => {
+                return frame.map(|f| u16::from(f.code))
+            }
+            Ok(Some(Ok(_))) => continue,
+            Ok(_) => return None,
+            Err(_) => panic!("the socket stayed open after the session ended"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_closes_the_agents_open_sockets() {
+    let server = TestServer::start().await;
+    let (agent, session, _) = server.login("admin", ADMIN_PASSWORD).await;
+    let session = session.unwrap();
+    let (_visitor, room, _) = server.visitor().await;
+    let mut feed = server
+        .socket("/ws/agent/", Some(&session), None)
+        .await
+        .unwrap();
+    let mut in_room = server
+        .socket(&format!("/ws/chat/{room}/"), Some(&session), None)
+        .await
+        .unwrap();
+    let dashboard = agent
+        .get(server.url("/agent/dashboard/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = input_value(&dashboard, "csrf").unwrap();
+    agent
+        .post(server.url("/agent/logout/"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(closed_by_server(&mut feed).await, Some(1008));
+    assert_eq!(closed_by_server(&mut in_room).await, Some(1008));
+    server.stop().await;
+}
