@@ -48,7 +48,7 @@ pub struct Access {
     pub max_connections: usize,
 }
 
-/// Failed-login counters by (address, username): attempts and the window's start.
+/// Rate-limit counters by (address, what): attempts and the window's start.
 type LoginAttempts =
     std::collections::HashMap<(std::net::IpAddr, String), (u32, std::time::Instant)>;
 
@@ -107,6 +107,38 @@ impl AppState {
 
     pub(crate) fn secret(&self) -> &auth::Secret {
         &self.inner.secret
+    }
+
+    /// Counts an attempt under (address, key); false once more than `limit` happened within
+    /// `window`. The table of counters is capped: under a flood of distinct keys, new keys are
+    /// refused rather than remembered.
+    pub(crate) fn attempt(
+        &self,
+        address: std::net::IpAddr,
+        key: &str,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> bool {
+        const TRACKED_MAX: usize = 100_000;
+        let mut attempts = self
+            .inner
+            .login_attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        let id = (address, key.to_owned());
+        if !attempts.contains_key(&id) && attempts.len() >= TRACKED_MAX {
+            attempts.retain(|_, (_, since)| now.duration_since(*since) < window);
+            if attempts.len() >= TRACKED_MAX {
+                return false;
+            }
+        }
+        let entry = attempts.entry(id).or_insert((0, now));
+        if now.duration_since(entry.1) >= window {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
+        entry.0 <= limit
     }
 
     /// Ends a session before its expiry.
@@ -195,6 +227,8 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/agent/", get(ws::agents_socket))
         .route("/static/{file}", get(pages::static_file))
         .layer(axum::middleware::map_response(security_headers))
+        // Forms and API bodies are small; a 2 MB default would let each request cost megabytes.
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
 }
 

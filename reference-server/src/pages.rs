@@ -1,7 +1,7 @@
 //! Server-rendered pages (auto-escaping templates) and their forms.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Form, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -20,6 +20,10 @@ const CUSTOMER_COOKIE: &str = "chatcore_customer";
 /// Login attempts per address within [`LOGIN_WINDOW`] before further ones are refused.
 const LOGIN_ATTEMPTS: u32 = 10;
 const LOGIN_WINDOW: Duration = Duration::from_secs(300);
+/// Login attempts per address within [`LOGIN_WINDOW`], over all usernames.
+const LOGIN_ATTEMPTS_PER_ADDRESS: u32 = 100;
+/// Rooms one address may open within [`LOGIN_WINDOW`].
+const ROOMS_PER_ADDRESS: u32 = 30;
 
 /// The templates, compiled in; HTML ones auto-escape every value.
 pub(crate) fn templates() -> minijinja::Environment<'static> {
@@ -236,6 +240,7 @@ pub(crate) async fn visitor_chat(State(state): State<AppState>, headers: HeaderM
 /// with a signed id of their own could send it to others and read what they write.
 pub(crate) async fn start_chat(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -324,6 +329,13 @@ pub(crate) async fn start_chat(
         }
     }
     let mut response;
+    if existing.is_none() && !state.attempt(peer.ip(), "start", ROOMS_PER_ADDRESS, LOGIN_WINDOW) {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "Too many new chats from this address. Please wait a few minutes.",
+        );
+    }
     if let Some(room) = existing {
         response = axum::Json(serde_json::json!({"room_id": room.id})).into_response();
     } else {
@@ -406,18 +418,17 @@ pub(crate) struct LoginForm {
 /// Whether this address may try this username again now. Keyed by both, so behind a reverse proxy
 /// (one address for everyone) one person's typos do not lock out the others.
 fn login_allowed(state: &AppState, address: std::net::IpAddr, username: &str) -> bool {
-    let mut attempts = state
-        .inner
-        .login_attempts
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    let now = Instant::now();
-    attempts.retain(|_, (_, since)| now.duration_since(*since) < LOGIN_WINDOW);
-    let entry = attempts
-        .entry((address, username.trim().to_lowercase()))
-        .or_insert((0, now));
-    entry.0 += 1;
-    entry.0 <= LOGIN_ATTEMPTS
+    // Usernames are at most 64 characters; anything longer is counted under its first 64.
+    let name: String = username.trim().to_lowercase().chars().take(64).collect();
+    let per_name = state.attempt(
+        address,
+        &format!("login:{name}"),
+        LOGIN_ATTEMPTS,
+        LOGIN_WINDOW,
+    );
+    // Per address too, whatever the username: spraying one password over many names is limited.
+    let per_address = state.attempt(address, "login", LOGIN_ATTEMPTS_PER_ADDRESS, LOGIN_WINDOW);
+    per_name && per_address
 }
 
 /// `POST /agent/login/`.
@@ -445,14 +456,21 @@ pub(crate) async fn login(
         );
     }
     let agent = state.chat().find_agent(&form.username).await.ok().flatten();
-    let valid = match &agent {
-        Some(agent) => agent.active && auth::verify_password(&form.password, &agent.password_hash),
-        None => {
-            // Same work for unknown users, so timing does not reveal which usernames exist.
-            let _ = auth::verify_password(&form.password, auth::dummy_hash());
-            false
-        }
-    };
+    // Same work for unknown users (a dummy hash), so timing does not reveal which usernames exist;
+    // argon2 is deliberately slow, so it runs on the blocking pool, not on a runtime worker.
+    let hash = agent
+        .as_ref()
+        .filter(|a| a.active)
+        .map(|a| a.password_hash.clone());
+    let password = form.password.clone();
+    let matches = tokio::task::spawn_blocking(move || {
+        let checked =
+            auth::verify_password(&password, hash.as_deref().unwrap_or(auth::dummy_hash()));
+        checked && hash.is_some()
+    })
+    .await
+    .unwrap_or(false);
+    let valid = matches;
     let Some(agent) = agent.filter(|_| valid) else {
         return login_page(
             &state,

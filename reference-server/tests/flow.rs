@@ -864,3 +864,71 @@ async fn logging_out_closes_the_agents_open_sockets() {
     assert_eq!(closed_by_server(&mut in_room).await, Some(1008));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn floods_of_rooms_logins_and_big_bodies_are_refused() {
+    let server = TestServer::start().await;
+    let mut statuses = Vec::new();
+    for _ in 0..31 {
+        statuses.push(
+            server
+                .client()
+                .post(server.url("/chat/start/"))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+        );
+    }
+    assert!(statuses[..30].iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(statuses[30], 429, "new chats per address are limited");
+
+    // Too many logins from one address, whatever the usernames. (Each answer carries the next
+    // form's token, as a browser would use it.)
+    let client = server.client();
+    let mut page = client
+        .get(server.url("/agent/login/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut last = 0;
+    for i in 0..101 {
+        let csrf = input_value(&page, "csrf").unwrap();
+        let name = format!("user{i}-{}", "x".repeat(100));
+        let response = client
+            .post(server.url("/agent/login/"))
+            .form(&[
+                ("username", name.as_str()),
+                ("password", "guess"),
+                ("csrf", csrf.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        last = response.status().as_u16();
+        page = response.text().await.unwrap();
+    }
+    assert_eq!(
+        last, 429,
+        "password spraying over many usernames is limited"
+    );
+    let csrf = input_value(&page, "csrf").unwrap();
+
+    let huge = "a".repeat(200_000);
+    let response = client
+        .post(server.url("/agent/login/"))
+        .form(&[
+            ("username", huge.as_str()),
+            ("password", "x"),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413, "bodies are small");
+    server.stop().await;
+}
