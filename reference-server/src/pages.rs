@@ -181,6 +181,28 @@ pub(crate) async fn is_room_visitor(state: &AppState, headers: &HeaderMap, room:
     )
 }
 
+/// The room a visitor continues in: the customer's latest open chat (on whichever device they started
+/// it), else this browser's own room unless it is over and rated.
+async fn current_room(
+    state: &AppState,
+    headers: &HeaderMap,
+    customer: Option<&str>,
+) -> Option<Room> {
+    if let Some(customer) = customer {
+        let query = RoomQuery::with_statuses(RoomStatus::OPEN)
+            .customer(customer)
+            .page(0, 1);
+        if let Ok(mut rooms) = state.chat().rooms(&query).await {
+            if let Some(room) = rooms.pop() {
+                return Some(room);
+            }
+        }
+    }
+    visitor_room(state, headers)
+        .await
+        .filter(|room| room.status.is_open() || room.rating.is_none())
+}
+
 #[derive(Debug, Deserialize)]
 pub(crate) struct Identity {
     #[serde(default)]
@@ -208,20 +230,7 @@ pub(crate) async fn home(State(state): State<AppState>) -> Response {
 /// open chat of the customer the host site vouched for).
 pub(crate) async fn visitor_chat(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let customer = verified_customer(&state, &headers);
-    let mut existing = visitor_room(&state, &headers)
-        .await
-        .filter(|room| room.status.is_open() || room.rating.is_none());
-    if let Some(customer) = &customer {
-        // The customer's own latest open chat wins over an anonymous one on this device.
-        let query = RoomQuery::with_statuses(RoomStatus::OPEN)
-            .customer(customer.clone())
-            .page(0, 1);
-        if let Ok(mut rooms) = state.chat().rooms(&query).await {
-            if let Some(room) = rooms.pop() {
-                existing = Some(room);
-            }
-        }
-    }
+    let existing = current_room(&state, &headers, customer.as_deref()).await;
     // No room yet: the page's script asks for one when it runs (POST /chat/start/), so crawlers,
     // link previews and health probes fetching this page create nothing.
     let context = minijinja::context! {
@@ -314,20 +323,7 @@ pub(crate) async fn start_chat(
         }
         None => verified_customer(&state, &headers),
     };
-    let mut existing = visitor_room(&state, &headers)
-        .await
-        .filter(|room| room.status.is_open() || room.rating.is_none());
-    if let Some(customer) = &customer {
-        // The customer's own latest open chat, on whichever device they started it.
-        let query = RoomQuery::with_statuses(RoomStatus::OPEN)
-            .customer(customer.clone())
-            .page(0, 1);
-        if let Ok(mut rooms) = state.chat().rooms(&query).await {
-            if let Some(room) = rooms.pop() {
-                existing = Some(room);
-            }
-        }
-    }
+    let existing = current_room(&state, &headers, customer.as_deref()).await;
     let mut response;
     if existing.is_none() && !state.attempt(peer.ip(), "start", ROOMS_PER_ADDRESS, LOGIN_WINDOW) {
         return refuse(
