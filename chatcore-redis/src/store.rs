@@ -361,6 +361,17 @@ impl RedisStore {
         }
     }
 
+    /// A room change that records a system message (transitions, ratings), compare-and-set.
+    async fn record<F>(&self, id: RoomId, mut change: F) -> Result<(Room, Message)>
+    where
+        F: FnMut(&mut Room) -> Result<NewMessage>,
+    {
+        match self.update_room(id, |room| change(room).map(Some)).await? {
+            CasOutcome::Saved(room, Some(message)) => Ok((room, message)),
+            _ => Err(internal("a room change stored no system message")),
+        }
+    }
+
     async fn message_at(&self, id: RoomId, seq: u64) -> Result<Message> {
         let key = self.keys.messages(id);
         let json: Option<String> = self
@@ -554,13 +565,7 @@ impl MessageStore for RedisStore {
     }
 
     async fn transition(&self, id: RoomId, transition: Transition) -> Result<(Room, Message)> {
-        match self
-            .update_room(id, |room| transition.apply(room).map(Some))
-            .await?
-        {
-            CasOutcome::Saved(room, Some(message)) => Ok((room, message)),
-            _ => Err(internal("transition stored no message")),
-        }
+        self.record(id, |room| transition.apply(room)).await
     }
 
     async fn rate_room(
@@ -569,13 +574,7 @@ impl MessageStore for RedisStore {
         rating: Rating,
         at: Timestamp,
     ) -> Result<(Room, Message)> {
-        match self
-            .update_room(id, |room| apply_rating(room, rating, at).map(Some))
-            .await?
-        {
-            CasOutcome::Saved(room, Some(message)) => Ok((room, message)),
-            _ => Err(internal("rating stored no message")),
-        }
+        self.record(id, |room| apply_rating(room, rating, at)).await
     }
 
     async fn set_room_context(
