@@ -113,23 +113,9 @@ async fn access_matrix() {
     }
 
     // Forms: no CSRF token, a wrong one, or another session's one are refused; the right one works.
-    let staff_page = staff
-        .get(server.url("/agent/dashboard/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let staff_page = server.page(&staff, "/agent/dashboard/").await;
     let staff_csrf = input_value(&staff_page, "csrf").unwrap();
-    let admin_page = admin
-        .get(server.url("/agent/dashboard/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let admin_page = server.page(&admin, "/agent/dashboard/").await;
     let admin_csrf = input_value(&admin_page, "csrf").unwrap();
     for (label, token) in [
         ("missing", ""),

@@ -82,14 +82,7 @@ async fn visitor_bot_escalation_agent_close_rating() {
     );
 
     // The dashboard lists it; accepting needs the CSRF token.
-    let dashboard = agent_client
-        .get(server.url("/agent/dashboard/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let dashboard = server.page(&agent_client, "/agent/dashboard/").await;
     assert!(
         dashboard.contains(&room),
         "the dashboard shows the waiting room"
@@ -687,15 +680,7 @@ async fn rough_edges_found_by_a_new_user() {
     let server = TestServer::start().await;
     let (agent, session, _) = server.login("admin", ADMIN_PASSWORD).await;
     let session = session.unwrap();
-    let dashboard = agent
-        .get(server.url("/agent/dashboard/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = input_value(&dashboard, "csrf").unwrap();
+    let csrf = server.csrf(&agent).await;
 
     // Accepting a room that is not waiting, or does not exist, says so.
     let (_visitor, room, cookie) = server.visitor().await;
@@ -845,15 +830,7 @@ async fn logging_out_closes_the_agents_open_sockets() {
         .socket(&format!("/ws/chat/{room}/"), Some(&session), None)
         .await
         .unwrap();
-    let dashboard = agent
-        .get(server.url("/agent/dashboard/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = input_value(&dashboard, "csrf").unwrap();
+    let csrf = server.csrf(&agent).await;
     agent
         .post(server.url("/agent/logout/"))
         .form(&[("csrf", csrf.as_str())])
@@ -887,14 +864,7 @@ async fn floods_of_rooms_logins_and_big_bodies_are_refused() {
     // Too many logins from one address, whatever the usernames. (Each answer carries the next
     // form's token, as a browser would use it.)
     let client = server.client();
-    let mut page = client
-        .get(server.url("/agent/login/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let mut page = server.page(&client, "/agent/login/").await;
     let mut last = 0;
     for i in 0..101 {
         let csrf = input_value(&page, "csrf").unwrap();

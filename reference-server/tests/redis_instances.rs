@@ -4,7 +4,7 @@ use reference_server::config::Backend;
 use serde_json::json;
 
 mod support;
-use support::{input_value, TestServer, ADMIN_PASSWORD};
+use support::{TestServer, ADMIN_PASSWORD};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn visitor_on_one_instance_agent_on_the_other() {
@@ -44,15 +44,7 @@ async fn visitor_on_one_instance_agent_on_the_other() {
     })
     .await;
 
-    let dashboard = agent
-        .get(second.url("/agent/dashboard/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = input_value(&dashboard, "csrf").unwrap();
+    let csrf = second.csrf(&agent).await;
     let accepted = agent
         .post(second.url(&format!("/agent/chat/{room}/")))
         .form(&[("action", "accept"), ("csrf", csrf.as_str())])

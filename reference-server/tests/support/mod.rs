@@ -99,6 +99,23 @@ impl TestServer {
             .unwrap()
     }
 
+    /// GET `path` with `client`; the page's text.
+    pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The CSRF token of `client`'s session, as the dashboard's forms carry it.
+    pub async fn csrf(&self, client: &reqwest::Client) -> String {
+        input_value(&self.page(client, "/agent/dashboard/").await, "csrf").expect("csrf field")
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
