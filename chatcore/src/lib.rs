@@ -87,7 +87,9 @@ pub use feed::RoomFeed;
 pub use matcher::{BotMatcher, KeywordMatcher, KeywordMatcherFactory, Match, MatcherFactory};
 pub use memory::{MemoryFanout, MemoryStore};
 pub use rules::default_rules;
-pub use service::{ChatConfig, ChatService, ChatServiceBuilder, OpenRoom, VisitorTurn};
+pub use service::{
+    ChatConfig, ChatService, ChatServiceBuilder, OpenRoom, QueueEstimate, VisitorTurn,
+};
 pub use store::{Appended, MessageStore, RoomOrder, RoomQuery, Transition, MAX_PAGE};
 pub use types::{
     Agent, AgentId, AgentRole, BotExplanation, BotRule, ClosedBy, EscalationReason, Intent,

@@ -13,8 +13,8 @@ use crate::rules::{DEFAULT_FALLBACK, DEFAULT_WELCOME};
 use crate::{
     Agent, AgentId, Appended, BotExplanation, BotRule, Clock, ClosedBy, Error, EscalationReason,
     Event, Fanout, Message, MessageStore, NewAgent, NewMessage, NewRule, Participant, Rating,
-    Result, Room, RoomFeed, RoomId, RoomQuery, RoomStatus, RuleId, RuleSet, Sender, SystemClock,
-    Topic, Transition, MAX_PAGE,
+    Result, Room, RoomFeed, RoomId, RoomOrder, RoomQuery, RoomStatus, RuleId, RuleSet, Sender,
+    SystemClock, Timestamp, Topic, Transition, MAX_PAGE,
 };
 
 /// The seed guide's `MAX_MESSAGE_LENGTH`.
@@ -204,6 +204,26 @@ struct Inner {
     config: ChatConfig,
     factory: Arc<dyn MatcherFactory>,
     matcher: ArcSwap<LoadedMatcher>,
+    /// The recent mean wait from escalation to acceptance, and when it was measured: one scan of
+    /// recent rooms serves every waiting visitor for [`WAIT_SAMPLE_TTL`].
+    wait_sample: std::sync::Mutex<Option<(Timestamp, Option<u64>)>>,
+}
+
+/// How long a measured mean wait is reused.
+const WAIT_SAMPLE_TTL: Duration = Duration::from_secs(30);
+/// Accepted rooms sampled for the mean wait, and how far back.
+const WAIT_SAMPLE_ROOMS: usize = 50;
+const WAIT_SAMPLE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+
+/// Where a waiting room stands: its place in the queue and what it can expect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct QueueEstimate {
+    /// 1-based place in the agents' queue.
+    pub position: u64,
+    /// `position` × the mean wait of rooms accepted in the last 24 hours, in seconds; `None` when
+    /// no room was accepted lately (nothing honest to say).
+    pub expected_wait_secs: Option<u64>,
 }
 
 struct LoadedMatcher {
@@ -264,6 +284,7 @@ impl ChatServiceBuilder {
                     version: None,
                     matcher: None,
                 }),
+                wait_sample: std::sync::Mutex::new(None),
             }),
         }
     }
@@ -340,6 +361,59 @@ impl ChatService {
     /// The room's 1-based place in the agents' queue while it waits.
     pub async fn queue_position(&self, id: RoomId) -> Result<Option<u64>> {
         self.inner.store.queue_position(id).await
+    }
+
+    /// The room's place in the queue and the wait to expect, while it waits for an agent.
+    pub async fn queue_estimate(&self, id: RoomId) -> Result<Option<QueueEstimate>> {
+        let Some(position) = self.inner.store.queue_position(id).await? else {
+            return Ok(None);
+        };
+        let mean = self.mean_recent_wait().await?;
+        Ok(Some(QueueEstimate {
+            position,
+            expected_wait_secs: mean.map(|secs| secs.saturating_mul(position)),
+        }))
+    }
+
+    /// Mean seconds from escalation to acceptance over recently accepted rooms (cached).
+    async fn mean_recent_wait(&self) -> Result<Option<u64>> {
+        let now = self.now();
+        let cached = *self
+            .inner
+            .wait_sample
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((measured_at, mean)) = cached {
+            if now < measured_at.plus(WAIT_SAMPLE_TTL) && now >= measured_at {
+                return Ok(mean);
+            }
+        }
+        let query = RoomQuery {
+            statuses: vec![RoomStatus::WithAgent, RoomStatus::Closed],
+            order: RoomOrder::UpdatedDesc,
+            limit: WAIT_SAMPLE_ROOMS,
+            ..RoomQuery::default()
+        };
+        let since = now.minus(WAIT_SAMPLE_WINDOW);
+        let waits: Vec<u64> = self
+            .inner
+            .store
+            .list_rooms(&query)
+            .await?
+            .iter()
+            .filter_map(|room| Some((room.escalated_at?, room.accepted_at?)))
+            .filter(|&(_, accepted)| accepted >= since)
+            .map(|(escalated, accepted)| {
+                (accepted.as_millis() - escalated.as_millis()).max(0) as u64 / 1000
+            })
+            .collect();
+        let mean = (!waits.is_empty()).then(|| waits.iter().sum::<u64>() / waits.len() as u64);
+        *self
+            .inner
+            .wait_sample
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((now, mean));
+        Ok(mean)
     }
 
     /// Up to `limit` messages after `after_seq`: the resume call.

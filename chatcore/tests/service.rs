@@ -791,3 +791,34 @@ async fn room_events_never_carry_the_visitor_credential() {
     }
     assert_eq!(seen, 2);
 }
+
+#[tokio::test]
+async fn queue_estimate_scales_the_recent_mean_wait_by_position() {
+    let h = harness().await;
+    let agent = staff(&h.chat, "sam").await;
+    let open = || async { h.chat.open_room(OpenRoom::anonymous()).await.unwrap().0 };
+
+    // Nobody accepted lately: a position, but no honest estimate.
+    let first = open().await;
+    h.chat.request_escalation(first.id).await.unwrap();
+    let estimate = h.chat.queue_estimate(first.id).await.unwrap().unwrap();
+    assert_eq!((estimate.position, estimate.expected_wait_secs), (1, None));
+
+    // Accepted after 120 s; the next two wait; the second of them is number 2.
+    h.clock.advance(Duration::from_secs(120));
+    h.chat.accept(first.id, agent.id).await.unwrap();
+    let second = open().await;
+    let third = open().await;
+    h.chat.request_escalation(second.id).await.unwrap();
+    h.chat.request_escalation(third.id).await.unwrap();
+    // The sample is cached for 30 s: move past it so the acceptance counts.
+    h.clock.advance(Duration::from_secs(31));
+    let estimate = h.chat.queue_estimate(third.id).await.unwrap().unwrap();
+    assert_eq!(
+        (estimate.position, estimate.expected_wait_secs),
+        (2, Some(240))
+    );
+
+    // Rooms not waiting have no place in the queue.
+    assert_eq!(h.chat.queue_estimate(first.id).await.unwrap(), None);
+}

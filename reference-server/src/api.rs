@@ -156,8 +156,13 @@ pub(crate) async fn room(
     agent(&state, &headers).await?;
     let id = room_id(&id)?;
     let room = state.chat().room(id).await?;
-    let position = state.chat().queue_position(id).await?;
-    Ok(Json(json!({"room": RoomView::from(&room), "queue_position": position})).into_response())
+    let queue = state.chat().queue_estimate(id).await?;
+    Ok(Json(json!({
+        "room": RoomView::from(&room),
+        "queue_position": queue.map(|q| q.position),
+        "expected_wait_secs": queue.and_then(|q| q.expected_wait_secs),
+    }))
+    .into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,8 +4,8 @@
 //! in `ws.rs`, and the chat rules in chatcore.
 
 use chatcore::{
-    AgentId, BotExplanation, Error, Message, Room, RoomId, RoomStatus, Sender, SystemEvent,
-    Timestamp,
+    AgentId, BotExplanation, Error, Message, QueueEstimate, Room, RoomId, RoomStatus, Sender,
+    SystemEvent, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +111,9 @@ pub enum ServerFrame {
         /// 1-based place in the agents' queue while waiting.
         #[serde(skip_serializing_if = "Option::is_none")]
         queue_position: Option<u64>,
+        /// While waiting: the expected wait in seconds, from the recent mean (absent without data).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        expected_wait_secs: Option<u64>,
         /// The agent's display name once one joined.
         #[serde(skip_serializing_if = "Option::is_none")]
         agent_name: Option<String>,
@@ -250,10 +253,11 @@ impl ServerFrame {
     }
 
     /// A `status` frame for a room.
-    pub fn status(room: &Room, queue_position: Option<u64>, agent_name: Option<String>) -> Self {
+    pub fn status(room: &Room, queue: Option<QueueEstimate>, agent_name: Option<String>) -> Self {
         ServerFrame::Status {
             status: room.status,
-            queue_position,
+            queue_position: queue.map(|q| q.position),
+            expected_wait_secs: queue.and_then(|q| q.expected_wait_secs),
             agent_name,
             rating: room.rating.map(|r| r.get()),
         }

@@ -21,6 +21,8 @@ const TRANSPORT_LIMIT_BYTES: usize = 4 * MAX_FRAME_BYTES;
 
 /// How often the server pings a room socket; a peer silent for three intervals is disconnected.
 const PING_EVERY: Duration = Duration::from_secs(30);
+/// How often a waiting visitor's queue place and wait estimate are re-read.
+const QUEUE_REFRESH: Duration = Duration::from_secs(5);
 
 /// A client that does not take a frame within this long is disconnected (close 1008): it cannot
 /// stall anything else, but it is not kept forever either.
@@ -165,10 +167,10 @@ async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
     let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(WsMessage::Close(Some(frame)))).await;
 }
 
-/// The status frame of a room, with its queue position or agent name.
+/// The status frame of a room, with its queue position and expected wait, or its agent's name.
 async fn status_frame(state: &AppState, room: &chatcore::Room) -> ServerFrame {
-    let queue_position = if room.status == RoomStatus::WaitingForAgent {
-        state.chat().queue_position(room.id).await.ok().flatten()
+    let queue = if room.status == RoomStatus::WaitingForAgent {
+        state.chat().queue_estimate(room.id).await.ok().flatten()
     } else {
         None
     };
@@ -182,7 +184,7 @@ async fn status_frame(state: &AppState, room: &chatcore::Room) -> ServerFrame {
             .map(|agent| agent.display_name),
         None => None,
     };
-    ServerFrame::status(room, queue_position, agent_name)
+    ServerFrame::status(room, queue, agent_name)
 }
 
 async fn room_session(
@@ -201,9 +203,14 @@ async fn room_session(
             return;
         }
     };
-    if !send(&mut sink, &status_frame(&state, &room).await).await {
+    let mut shown_status = status_frame(&state, &room).await;
+    if !send(&mut sink, &shown_status).await {
         return;
     }
+    // While the room waits, rooms ahead get accepted without this room changing: its queue place and
+    // wait estimate are re-read now and then, and sent when they moved.
+    let mut queue_refresh = tokio::time::interval(QUEUE_REFRESH);
+    queue_refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut shutdown = state.inner.shutdown.clone();
     let mut limiter = Limiter::new();
     let mut heartbeat =
@@ -225,6 +232,14 @@ async fn room_session(
                 }
                 if tokio::time::timeout(SEND_TIMEOUT, sink.send(WsMessage::Ping(Default::default()))).await.is_err() {
                     return;
+                }
+            }
+            _ = queue_refresh.tick(), if matches!(&shown_status, ServerFrame::Status { status: RoomStatus::WaitingForAgent, .. }) => {
+                let Ok(current) = state.chat().room(room.id).await else { continue };
+                let frame = status_frame(&state, &current).await;
+                if frame != shown_status {
+                    if !send(&mut sink, &frame).await { return; }
+                    shown_status = frame;
                 }
             }
             incoming = stream.next() => {
@@ -255,7 +270,10 @@ async fn room_session(
             event = feed.next() => {
                 let frame = match event {
                     Ok(Some(Event::Message { message })) => ServerFrame::Message(MessageFrame::from(&message)),
-                    Ok(Some(Event::RoomChanged { room })) => status_frame(&state, &room).await,
+                    Ok(Some(Event::RoomChanged { room })) => {
+                        shown_status = status_frame(&state, &room).await;
+                        shown_status.clone()
+                    }
                     Ok(Some(Event::Typing { sender, .. })) => {
                         let own = matches!((&role, sender), (Role::Visitor, Sender::Visitor) | (Role::Agent(..), Sender::Agent(_)));
                         if own { continue; }

@@ -2,6 +2,8 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod browser;
+
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
