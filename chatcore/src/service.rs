@@ -840,6 +840,37 @@ impl ChatService {
         Ok(self.inner.factory.build(&set)?.match_text(text))
     }
 
+    /// What the bot would answer to `text` if `draft` were saved (as rule `replaces`, or as a new
+    /// rule), without saving it: the rule editor's "try" on an unsaved edit. Returns the match and
+    /// the id the draft had in the trial (a new rule gets one no stored rule has), so a caller can
+    /// tell whether the draft is what answered.
+    pub async fn explain_draft(
+        &self,
+        draft: NewRule,
+        replaces: Option<RuleId>,
+        text: &str,
+    ) -> Result<(Option<Match>, RuleId)> {
+        let draft = draft.validated()?;
+        let mut rules = self.inner.store.rules().await?.rules;
+        let id = match replaces {
+            Some(id) => {
+                let before = rules.len();
+                rules.retain(|rule| rule.id != id);
+                if rules.len() == before {
+                    return Err(Error::NotFound {
+                        kind: "rule",
+                        id: id.to_string(),
+                    });
+                }
+                id
+            }
+            // An id no stored rule has, so the explanation can tell the draft apart.
+            None => RuleId(rules.iter().map(|rule| rule.id.0).max().unwrap_or(0) + 1),
+        };
+        rules.push(draft.into_rule(id));
+        Ok((self.explain_with(&rules, text)?, id))
+    }
+
     /// The matcher for the store's current rules, rebuilt when the version moved (here or on another
     /// instance sharing the store). Readers of the old matcher are never blocked.
     async fn current_matcher(&self) -> Result<Arc<dyn BotMatcher>> {

@@ -822,3 +822,69 @@ async fn queue_estimate_scales_the_recent_mean_wait_by_position() {
     // Rooms not waiting have no place in the queue.
     assert_eq!(h.chat.queue_estimate(first.id).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn explain_draft_tries_an_unsaved_edit_or_new_rule() {
+    let h = harness().await;
+    let question = "My car has a flat tyre, how much is a tow?";
+    let saved = h.chat.explain(question).await.unwrap().unwrap();
+    let rules_before = h.chat.rules().await.unwrap();
+
+    // A new rule that outranks everything wins, under an id no stored rule has.
+    let draft = NewRule::new(
+        Intent::new("roadside").unwrap(),
+        ["flat tyre", "tow"],
+        "Call roadside.",
+        1000,
+    );
+    let (found, draft_id) = h
+        .chat
+        .explain_draft(draft.clone(), None, question)
+        .await
+        .unwrap();
+    let found = found.unwrap();
+    let max_id = rules_before.rules.iter().map(|r| r.id.0).max().unwrap();
+    assert_eq!(
+        (
+            found.intent.as_str(),
+            found.keyword.as_str(),
+            found.rule_id.0
+        ),
+        ("roadside", "flat tyre", max_id + 1)
+    );
+    assert_eq!(draft_id, found.rule_id);
+
+    // Editing the saved winner so it no longer matches hands the message to another rule.
+    let winner = rules_before
+        .rules
+        .iter()
+        .find(|r| r.id == saved.rule_id)
+        .unwrap();
+    let edited = NewRule::new(winner.intent.clone(), ["zzz"], winner.response.clone(), 1);
+    let (other, draft_id) = h
+        .chat
+        .explain_draft(edited, Some(saved.rule_id), question)
+        .await
+        .unwrap();
+    assert_eq!(draft_id, saved.rule_id);
+    assert_ne!(other.unwrap().rule_id, saved.rule_id);
+
+    // Bad drafts and unknown rules are typed errors; nothing is ever stored.
+    let bad = NewRule::new(
+        Intent::new("roadside").unwrap(),
+        Vec::<String>::new(),
+        "x",
+        1,
+    );
+    assert!(matches!(
+        h.chat.explain_draft(bad, None, question).await,
+        Err(Error::InvalidRule { .. })
+    ));
+    assert!(matches!(
+        h.chat
+            .explain_draft(draft, Some(chatcore::RuleId(9_999)), question)
+            .await,
+        Err(Error::NotFound { kind: "rule", .. })
+    ));
+    assert_eq!(h.chat.rules().await.unwrap(), rules_before);
+}

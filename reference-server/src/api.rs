@@ -296,9 +296,16 @@ pub(crate) async fn delete_rule(
 #[serde(deny_unknown_fields)]
 pub(crate) struct Explain {
     text: String,
+    /// An unsaved rule to try the text against, as it would be saved.
+    #[serde(default)]
+    draft: Option<NewRule>,
+    /// The saved rule the draft would replace; a new rule when absent.
+    #[serde(default)]
+    replaces: Option<u64>,
 }
 
-/// `POST /api/v1/explain` `{"text": "..."}`: which rule would answer (nothing is stored).
+/// `POST /api/v1/explain` `{"text": "...", "draft": {rule}?, "replaces": id?}`: which rule would
+/// answer, with the saved rules or with an unsaved draft among them (nothing is stored).
 pub(crate) async fn explain(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -306,8 +313,18 @@ pub(crate) async fn explain(
 ) -> ApiResult {
     agent(&state, &headers).await?;
     let Json(body) = body?;
-    let found = state.chat().explain(&body.text).await?;
+    let (found, draft_id) = match body.draft {
+        Some(draft) => {
+            let (found, id) = state
+                .chat()
+                .explain_draft(draft, body.replaces.map(RuleId), &body.text)
+                .await?;
+            (found, Some(id))
+        }
+        None => (state.chat().explain(&body.text).await?, None),
+    };
     Ok(Json(json!({
+        "draft_wins": draft_id.map(|id| found.as_ref().is_some_and(|m| m.rule_id == id)),
         "matched": found.as_ref().map(|m| m.explanation()),
         "response": found.map_or_else(|| state.chat().config().fallback.clone(), |m| m.response),
     }))

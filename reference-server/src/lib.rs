@@ -195,7 +195,10 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/healthz", get(pages::healthz))
         .route("/chat/", get(pages::visitor_chat))
-        .route("/chat/start/", post(pages::start_chat))
+        .route(
+            "/chat/start/",
+            post(pages::start_chat).options(pages::start_chat_preflight),
+        )
         .route(
             "/chat",
             get(|| async { axum::response::Redirect::permanent("/chat/") }),
@@ -226,7 +229,10 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/chat/{room_id}/", get(ws::room_socket))
         .route("/ws/agent/", get(ws::agents_socket))
         .route("/static/{file}", get(pages::static_file))
-        .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         // Forms and API bodies are small; a 2 MB default would let each request cost megabytes.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
@@ -254,16 +260,40 @@ fn api_routes() -> Router<AppState> {
         .fallback(api::not_found)
 }
 
+/// Marks a response as a page the rental site may show in a frame (the visitor chat, for the widget).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Embeddable;
+
+/// The policy shared by every page; `frame-ancestors` is added per response.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'";
+
 /// Content-Security-Policy without inline scripts, and the usual hardening headers, on every response.
-async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+/// No page may be framed, except the visitor chat by this server's own pages and the configured
+/// origins (the widget on the rental site).
+async fn security_headers(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(request).await;
+    let embeddable = response.extensions().get::<Embeddable>().is_some();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        ),
-    );
+    let policy = if embeddable {
+        format!(
+            "{CONTENT_SECURITY_POLICY}; frame-ancestors 'self' {}",
+            state.inner.allowed_origins.join(" ")
+        )
+    } else {
+        format!("{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'")
+    };
+    // Origins were validated as scheme://host[:port] when configured: always valid header text.
+    if let Ok(policy) = HeaderValue::from_str(policy.trim_end()) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    if !embeddable {
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -272,7 +302,6 @@ async fn security_headers(mut response: axum::response::Response) -> axum::respo
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
 

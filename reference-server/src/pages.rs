@@ -10,6 +10,7 @@ use chatcore::{Agent, ClosedBy, NewAgent, OpenRoom, Room, RoomId, RoomQuery, Roo
 use serde::Deserialize;
 
 use crate::auth::{self, Session};
+use crate::protocol::RoomView;
 use crate::AppState;
 
 const SESSION_COOKIE: &str = "chatcore_session";
@@ -228,7 +229,11 @@ pub(crate) async fn home(State(state): State<AppState>) -> Response {
 
 /// `GET /chat/`: the chat page, with the visitor's room when they have one (their cookie, or the
 /// open chat of the customer the host site vouched for).
-pub(crate) async fn visitor_chat(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn visitor_chat(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<ChatPageQuery>,
+) -> Response {
     let customer = verified_customer(&state, &headers);
     let existing = current_room(&state, &headers, customer.as_deref()).await;
     // No room yet: the page's script asks for one when it runs (POST /chat/start/), so crawlers,
@@ -236,8 +241,67 @@ pub(crate) async fn visitor_chat(State(state): State<AppState>, headers: HeaderM
     let context = minijinja::context! {
         room_id => existing.map(|room| room.id.to_string()).unwrap_or_default(),
         max_chars => state.chat().config().max_message_chars,
+        embed => query.embed.is_some(),
     };
-    render(&state, "chat.html", context)
+    let mut response = render(&state, "chat.html", context);
+    // The widget shows this page in a frame on the rental site.
+    response.extensions_mut().insert(crate::Embeddable);
+    response
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ChatPageQuery {
+    /// Set by the widget: the page fills its frame, without the site header.
+    #[serde(default)]
+    embed: Option<String>,
+}
+
+/// The CORS headers that let a configured origin's page (the widget) read `/chat/start/`'s answer
+/// and keep its cookies; none for any other origin.
+fn cors_headers(state: &AppState, headers: &HeaderMap, response: &mut Response) {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return;
+    };
+    let configured = origin
+        .to_str()
+        .is_ok_and(|origin| state.inner.identity_origins.iter().any(|o| o == origin));
+    if configured {
+        let out = response.headers_mut();
+        out.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        out.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
+        out.insert(header::VARY, HeaderValue::from_static("Origin"));
+    }
+}
+
+/// `OPTIONS /chat/start/`: the browser's preflight before the widget's JSON POST.
+pub(crate) async fn start_chat_preflight(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    cors_headers(&state, &headers, &mut response);
+    if response
+        .headers()
+        .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    {
+        let out = response.headers_mut();
+        out.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("POST"),
+        );
+        out.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("content-type"),
+        );
+        out.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    response
 }
 
 /// `POST /chat/start/`: opens the visitor's room and sets the cookie that proves it is theirs;
@@ -253,6 +317,17 @@ pub(crate) async fn start_chat(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    let mut response = open_visitor_room(&state, peer, &headers, &body).await;
+    cors_headers(&state, &headers, &mut response);
+    response
+}
+
+async fn open_visitor_room(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     let refuse = |status: StatusCode, code: &str, message: &str| {
         (
             status,
@@ -260,7 +335,7 @@ pub(crate) async fn start_chat(
         )
             .into_response()
     };
-    if !crate::origin_allowed(&state, &headers) {
+    if !crate::origin_allowed(state, headers) {
         return refuse(
             StatusCode::FORBIDDEN,
             "origin",
@@ -270,7 +345,7 @@ pub(crate) async fn start_chat(
     let identity: Option<Identity> = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        match serde_json::from_slice(&body) {
+        match serde_json::from_slice(body) {
             Ok(identity) => Some(identity),
             Err(_) => {
                 return refuse(
@@ -321,9 +396,9 @@ pub(crate) async fn start_chat(
                 "send both customer and signature",
             )
         }
-        None => verified_customer(&state, &headers),
+        None => verified_customer(state, headers),
     };
-    let existing = current_room(&state, &headers, customer.as_deref()).await;
+    let existing = current_room(state, headers, customer.as_deref()).await;
     let mut response;
     if existing.is_none() && !state.attempt(peer.ip(), "start", ROOMS_PER_ADDRESS, LOGIN_WINDOW) {
         return refuse(
@@ -349,7 +424,7 @@ pub(crate) async fn start_chat(
                 response.headers_mut().append(
                     header::SET_COOKIE,
                     set_cookie(
-                        &state,
+                        state,
                         VISITOR_COOKIE,
                         &format!("{}.{token}", room.id),
                         "Lax",
@@ -370,7 +445,7 @@ pub(crate) async fn start_chat(
     if let Some(value) = customer_cookie {
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(&state, CUSTOMER_COOKIE, &value, "Lax", 30 * 24 * 3600),
+            set_cookie(state, CUSTOMER_COOKIE, &value, "Lax", 30 * 24 * 3600),
         );
     }
     response
@@ -584,12 +659,28 @@ pub(crate) async fn dashboard(State(state): State<AppState>, headers: HeaderMap)
             );
         }
     };
+    // The agents' names for the "with an agent" list; a failed lookup shows ids instead.
+    let agent_names: std::collections::BTreeMap<String, String> = chat
+        .store()
+        .list_agents()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|a| (a.id.0.to_string(), a.display_name))
+        .collect();
+    let views = |rooms: &[Room]| rooms.iter().map(RoomView::from).collect::<Vec<_>>();
+    // One renderer for the lists (agent.js): it draws them from this and keeps them live.
+    let lists = serde_json::json!({
+        "queue": views(&queue),
+        "active": views(&active),
+        "bot": views(&bot),
+        "agents": agent_names,
+    });
     let context = minijinja::context! {
         agent => minijinja::context! { id => agent.id.0, name => agent.display_name, superuser => agent.role == chatcore::AgentRole::Superuser },
         csrf => state.secret().csrf_token(&session.nonce),
-        queue => queue.iter().enumerate().map(|(i, r)| room_context(r, Some(i as u64 + 1))).collect::<Vec<_>>(),
-        active => active.iter().map(|r| room_context(r, None)).collect::<Vec<_>>(),
-        bot => bot.iter().map(|r| room_context(r, None)).collect::<Vec<_>>(),
+        lists => minijinja::Value::from_serialize(&lists),
+        queue_count => queue.len(),
     };
     render(&state, "dashboard.html", context)
 }
@@ -695,29 +786,37 @@ pub(crate) async fn close_chat(
     agent_chat_action(State(state), Path(room_id), headers, Form(form)).await
 }
 
-/// `GET /static/{file}`: the pages' scripts and styles, compiled in.
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// The pages' scripts and styles, compiled in: name, body, content type.
+const STATIC_FILES: &[(&str, &str, &str)] = &[
+    ("chat.js", include_str!("../static/chat.js"), JAVASCRIPT),
+    ("agent.js", include_str!("../static/agent.js"), JAVASCRIPT),
+    ("rules.js", include_str!("../static/rules.js"), JAVASCRIPT),
+    ("widget.js", include_str!("../static/widget.js"), JAVASCRIPT),
+    (
+        "style.css",
+        include_str!("../static/style.css"),
+        "text/css; charset=utf-8",
+    ),
+];
+
+/// `GET /static/{file}`.
 pub(crate) async fn static_file(Path(file): Path<String>) -> Response {
-    let (body, content_type) = match file.as_str() {
-        "chat.js" => (
-            include_str!("../static/chat.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "agent.js" => (
-            include_str!("../static/agent.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "style.css" => (
-            include_str!("../static/style.css"),
-            "text/css; charset=utf-8",
-        ),
-        _ => return (StatusCode::NOT_FOUND, "not found").into_response(),
+    let Some((_, body, content_type)) = STATIC_FILES.iter().find(|(name, ..)| *name == file) else {
+        return (StatusCode::NOT_FOUND, "not found").into_response();
     };
     (
         [
-            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_TYPE, *content_type),
             (header::CACHE_CONTROL, "public, max-age=300"),
+            // widget.js runs on the rental site's pages.
+            (
+                header::HeaderName::from_static("cross-origin-resource-policy"),
+                "cross-origin",
+            ),
         ],
-        body,
+        *body,
     )
         .into_response()
 }
@@ -762,7 +861,7 @@ async fn rules_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Response {
-    let rules = match state.chat().rules().await {
+    let mut rules = match state.chat().rules().await {
         Ok(set) => set.rules,
         Err(_) => {
             return error_page(
@@ -772,6 +871,8 @@ async fn rules_page(
             )
         }
     };
+    // As the matcher weighs them: highest priority first.
+    rules.sort_by_key(|rule| (std::cmp::Reverse(rule.priority), rule.id));
     let search = query.search.unwrap_or_default();
     let needle = search.trim().to_lowercase();
     let shown: Vec<_> = rules

@@ -32,6 +32,45 @@ pub enum SetupError {
     /// Seeding rules or the admin account failed.
     #[error("cannot prepare the store: {0}")]
     Seed(chatcore::Error),
+    /// An entry of CHATCORE_ALLOWED_ORIGINS is not an origin.
+    #[error(
+        "CHATCORE_ALLOWED_ORIGINS: {0:?} is not an origin (write scheme://host[:port], e.g. \
+         https://rentals.example, without a path or a trailing slash)"
+    )]
+    Origin(String),
+}
+
+/// Whether `origin` is `http(s)://host[:port]` as browsers send it in `Origin` headers: such entries
+/// are compared with those headers and written into the framing policy, so nothing else may pass.
+fn is_origin(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    // A bracketed IPv6 host holds colons of its own; the port follows its closing bracket.
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((address, "")) => (address, None),
+            Some((address, port)) => match port.strip_prefix(':') {
+                Some(port) => (address, Some(port)),
+                None => return false,
+            },
+            None => return false,
+        },
+        None => match rest.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        },
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    host_ok && port_ok
 }
 
 /// A ready app and the sender that starts its shutdown.
@@ -47,6 +86,9 @@ pub struct Built {
 
 /// Opens the backend, loads or creates the secret, seeds the default rules and the `admin` account.
 pub async fn build(options: &Options) -> Result<Built, SetupError> {
+    if let Some(bad) = options.allowed_origins.iter().find(|o| !is_origin(o)) {
+        return Err(SetupError::Origin(bad.clone()));
+    }
     let (store, fanout, secret): (Arc<dyn MessageStore>, Arc<dyn Fanout>, Secret) = match options
         .backend
     {
@@ -222,4 +264,29 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path)?.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_origin;
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        for (origin, valid) in [
+            ("https://rentals.example", true),
+            ("http://127.0.0.1:8080", true),
+            ("http://[::1]:8000", true),
+            ("https://rentals.example/", false),
+            ("https://rentals.example/path", false),
+            ("rentals.example", false),
+            ("ftp://rentals.example", false),
+            ("https://", false),
+            ("https://a.example; script-src *", false),
+            ("https://a.example:", false),
+            ("https://a.example:99999x", false),
+            ("https://a b", false),
+        ] {
+            assert_eq!(is_origin(origin), valid, "{origin}");
+        }
+    }
 }

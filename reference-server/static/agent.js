@@ -1,27 +1,41 @@
-// Agent dashboard: live arrivals over /ws/agent/, waiting times ticking, a visible (and optional
-// audible) notice for each new escalation.
+// Agent dashboard: the three lists drawn from the page's JSON and kept live over /ws/agent/; waiting
+// times tick; each new escalation shows a notice (and, if the agent opted in, a sound and a desktop
+// notification).
 (function () {
   "use strict";
   const root = document.getElementById("dashboard");
   if (!root) return;
   const csrf = root.dataset.csrf;
-  const queue = document.getElementById("queue");
+  const initial = JSON.parse(document.getElementById("lists").textContent);
+  const agents = initial.agents || {};
+  const rooms = new Map();
+  [].concat(initial.queue, initial.active, initial.bot).forEach(function (room) { rooms.set(room.id, room); });
   const notice = document.getElementById("notice");
+  const connection = document.getElementById("connection");
   const count = document.getElementById("queue-count");
+  const sound = document.getElementById("sound");
+  const desktop = document.getElementById("desktop");
+  const BOT_ROWS = 50;
 
-  function minutes(since) {
-    const seconds = Math.max(0, Math.floor((Date.now() - since) / 1000));
-    return Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
+  function preference(name, fallback) {
+    try { return localStorage.getItem("chatcore-pref:" + name) || fallback; } catch (e) { return fallback; }
+  }
+  function remember(name, value) {
+    try { localStorage.setItem("chatcore-pref:" + name, value); } catch (e) { /* private mode */ }
   }
 
-  function tick() {
-    document.querySelectorAll(".wait[data-since]").forEach(function (cell) {
-      const since = Number(cell.dataset.since);
-      if (since) cell.textContent = minutes(since);
-    });
+  sound.checked = preference("sound", "off") === "on";
+  sound.addEventListener("change", function () { remember("sound", sound.checked ? "on" : "off"); });
+  function showDesktopState() {
+    if (!("Notification" in window)) { desktop.hidden = true; return; }
+    desktop.textContent = Notification.permission === "granted" ? "Desktop notifications on"
+      : Notification.permission === "denied" ? "Desktop notifications blocked" : "Desktop notifications";
+    desktop.disabled = Notification.permission !== "default";
   }
-  setInterval(tick, 1000);
-  tick();
+  desktop.addEventListener("click", function () {
+    Notification.requestPermission().then(showDesktopState, showDesktopState);
+  });
+  showDesktopState();
 
   function beep() {
     try {
@@ -34,45 +48,55 @@
     } catch (e) { /* sound is optional */ }
   }
 
+  function announce(room) {
+    notice.textContent = "New chat waiting for an agent: " + visitorLabel(room) + ".";
+    notice.hidden = false;
+    if (sound.checked) beep();
+    if ("Notification" in window && Notification.permission === "granted" && document.hidden) {
+      try { new Notification("Chat waiting for an agent", { body: visitorLabel(room), tag: room.id }); } catch (e) { /* optional */ }
+    }
+  }
+
+  function elapsed(since) {
+    const seconds = Math.max(0, Math.floor((Date.now() - since) / 1000));
+    return Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
+  }
+
+  function tick() {
+    document.querySelectorAll(".wait[data-since]").forEach(function (cell) {
+      cell.textContent = elapsed(Number(cell.dataset.since));
+    });
+  }
+
   function seen(roomId) {
     try { return Number(localStorage.getItem("chatcore-seen:" + roomId) || 0); } catch (e) { return 0; }
   }
 
-  // Unread: messages after the last one this browser showed in the room's chat page.
-  function showUnread(row, lastSeq) {
-    const cell = row.querySelector(".seq");
-    if (!cell) return;
-    cell.dataset.last = String(lastSeq);
-    const unread = Math.max(0, lastSeq - seen(row.dataset.room));
-    cell.textContent = unread > 0 ? unread + " unread" : "—";
-    cell.classList.toggle("unread", unread > 0);
-  }
-  document.querySelectorAll("#active tr[data-room], #bot tr[data-room]").forEach(function (row) {
-    const cell = row.querySelector(".seq");
-    if (cell) showUnread(row, Number(cell.textContent) || 0);
-  });
-
-  function renumber() {
-    const rows = queue.querySelectorAll("tr[data-room]");
-    rows.forEach(function (row, index) { row.firstElementChild.textContent = String(index + 1); });
-    count.textContent = String(rows.length);
-    const empty = queue.querySelector("tr.empty");
-    if (empty) empty.hidden = rows.length > 0;
+  function visitorLabel(room) {
+    return (room.visitor === "customer" ? "Customer " : "Guest ") + room.id.slice(0, 8);
   }
 
-  function queueRow(room) {
-    const row = document.createElement("tr");
-    row.dataset.room = room.id;
-    const position = document.createElement("td");
-    const link = document.createElement("td");
+  function cell(content, className) {
+    const td = document.createElement("td");
+    if (className) td.className = className;
+    if (typeof content === "string") td.textContent = content; else td.appendChild(content);
+    return td;
+  }
+
+  function chatLink(room) {
     const anchor = document.createElement("a");
     anchor.href = "/agent/chat/" + room.id + "/";
-    anchor.textContent = room.id.slice(0, 8);
-    link.appendChild(anchor);
-    const wait = document.createElement("td");
-    wait.className = "wait";
-    wait.dataset.since = String(room.escalated_at || Date.now());
-    const action = document.createElement("td");
+    anchor.textContent = visitorLabel(room);
+    return anchor;
+  }
+
+  // Unread: messages after the last one this browser showed in the room's chat page.
+  function unreadCell(room) {
+    const unread = Math.max(0, room.last_seq - seen(room.id));
+    return cell(unread > 0 ? unread + " unread" : "—", unread > 0 ? "unread" : "");
+  }
+
+  function acceptForm(room) {
     const form = document.createElement("form");
     form.method = "post";
     form.action = "/agent/chat/" + room.id + "/";
@@ -86,41 +110,96 @@
     const button = document.createElement("button");
     button.type = "submit";
     button.textContent = "Accept";
+    button.setAttribute("aria-label", "Accept chat with " + visitorLabel(room));
     form.appendChild(button);
-    action.appendChild(form);
-    [position, link, wait, action].forEach(function (cell) { row.appendChild(cell); });
-    return row;
+    return form;
+  }
+
+  const tables = {
+    queue: {
+      status: "waiting_for_agent",
+      order: function (a, b) { return (a.escalated_at || 0) - (b.escalated_at || 0); },
+      row: function (room, index) {
+        const since = room.escalated_at || room.updated_at;
+        const wait = cell(elapsed(since), "wait");
+        wait.dataset.since = String(since);
+        return [cell(String(index + 1)), cell(chatLink(room)), wait, cell(acceptForm(room))];
+      },
+    },
+    active: {
+      status: "with_agent",
+      order: function (a, b) { return b.updated_at - a.updated_at; },
+      row: function (room) {
+        const name = room.agent_id != null ? (agents[String(room.agent_id)] || "Agent " + room.agent_id) : "—";
+        return [cell(chatLink(room)), cell(name), unreadCell(room)];
+      },
+    },
+    bot: {
+      status: "bot",
+      limit: BOT_ROWS,
+      order: function (a, b) { return b.updated_at - a.updated_at; },
+      row: function (room) { return [cell(chatLink(room)), cell(String(room.last_seq)), unreadCell(room)]; },
+    },
+  };
+
+  function draw() {
+    Object.keys(tables).forEach(function (id) {
+      const table = tables[id];
+      const body = document.getElementById(id);
+      let list = Array.from(rooms.values()).filter(function (room) { return room.status === table.status; }).sort(table.order);
+      if (table.limit) list = list.slice(0, table.limit);
+      const empty = body.querySelector("tr.empty");
+      body.querySelectorAll("tr[data-room]").forEach(function (row) { row.remove(); });
+      list.forEach(function (room, index) {
+        const row = document.createElement("tr");
+        row.dataset.room = room.id;
+        table.row(room, index).forEach(function (td) { row.appendChild(td); });
+        body.appendChild(row);
+      });
+      if (empty) empty.hidden = list.length > 0;
+      if (id === "queue") count.textContent = String(list.length);
+    });
+    tick();
   }
 
   function onRoom(room) {
-    const existing = queue.querySelector('tr[data-room="' + room.id + '"]');
-    if (room.status === "waiting_for_agent" && !existing) {
-      queue.appendChild(queueRow(room));
-      notice.textContent = "New chat waiting for an agent (" + room.id.slice(0, 8) + ")";
-      notice.hidden = false;
-      beep();
-    } else if (room.status !== "waiting_for_agent" && existing) {
-      existing.remove();
-    }
-    document.querySelectorAll('#active tr[data-room="' + room.id + '"], #bot tr[data-room="' + room.id + '"]')
-      .forEach(function (row) { showUnread(row, room.last_seq); });
-    renumber();
+    const before = rooms.get(room.id);
+    rooms.set(room.id, room);
+    if (room.status === "closed") rooms.delete(room.id);
+    if (room.status === "waiting_for_agent" && (!before || before.status !== "waiting_for_agent")) announce(room);
+    draw();
+  }
+
+  function onMessage(roomId, message) {
+    const room = rooms.get(roomId);
+    if (!room || message.seq <= room.last_seq) return;
+    room.last_seq = message.seq;
+    draw();
   }
 
   function connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(scheme + "//" + location.host + "/ws/agent/");
+    socket.addEventListener("open", function () { connection.hidden = true; });
     socket.addEventListener("message", function (event) {
       let frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       if (frame.type === "room") onRoom(frame.room);
-      else if (frame.type === "room_message") {
-        document.querySelectorAll('#active tr[data-room="' + frame.room_id + '"]')
-          .forEach(function (row) { showUnread(row, frame.message.seq); });
-      }
+      else if (frame.type === "room_message") onMessage(frame.room_id, frame.message);
+      // Missed events: the lists may be stale, so they are fetched again with the page.
       else if (frame.type === "error" && frame.code === "lagged") location.reload();
     });
-    socket.addEventListener("close", function () { setTimeout(connect, 2000); });
+    socket.addEventListener("close", function () {
+      connection.hidden = false;
+      setTimeout(connect, 2000);
+    });
   }
+
+  // Another tab showing a chat updates what this browser has seen: unread counts follow.
+  window.addEventListener("storage", function (event) {
+    if (event.key && event.key.indexOf("chatcore-seen:") === 0) draw();
+  });
+  setInterval(tick, 1000);
+  draw();
   connect();
 })();

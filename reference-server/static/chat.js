@@ -63,7 +63,15 @@
     if (message.sender !== role) typing.hidden = true;
   }
 
+  function waitText(seconds) {
+    if (seconds == null) return "";
+    if (seconds < 60) return "less than a minute";
+    const minutes = Math.round(seconds / 60);
+    return "about " + minutes + (minutes === 1 ? " minute" : " minutes");
+  }
+
   function showStatus(frame) {
+    const wait = waitText(frame.expected_wait_secs);
     const labels = role === "agent" ? {
       bot: "With the bot",
       waiting_for_agent: "Waiting for an agent" + (frame.queue_position ? " (number " + frame.queue_position + " in the queue)" : ""),
@@ -71,7 +79,8 @@
       closed: "Closed" + (frame.rating ? " — rated " + frame.rating + "/5" : ""),
     } : {
       bot: "Chatting with our assistant",
-      waiting_for_agent: "Waiting for an agent" + (frame.queue_position ? " — you are number " + frame.queue_position + " in the queue" : ""),
+      waiting_for_agent: "Waiting for an agent" + (frame.queue_position ? " — you are number " + frame.queue_position + " in the queue" : "") +
+        (wait ? ". Expected wait: " + wait + "." : ". Someone will be with you shortly."),
       with_agent: "Chatting with " + (frame.agent_name || "an agent"),
       closed: "This chat has ended",
     };
@@ -138,6 +147,8 @@
       const id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 36);
       if (send({ type: "message", text: value, client_id: id })) {
         text.value = "";
+        // The next keystroke starts a new message: announce it at once.
+        lastTypingSent = 0;
         updateCounter();
         errorLine.hidden = true;
       }

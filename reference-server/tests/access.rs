@@ -225,3 +225,110 @@ async fn access_matrix() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_visitor_chat_may_be_framed_and_only_by_configured_sites() {
+    let server = TestServer::start().await;
+    let client = server.client();
+    let header = |response: &reqwest::Response, name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let chat = client
+        .get(server.url("/chat/?embed=1"))
+        .send()
+        .await
+        .unwrap();
+    let policy = header(&chat, "content-security-policy").unwrap();
+    assert!(
+        policy.contains("frame-ancestors 'self' https://rentals.example"),
+        "{policy}"
+    );
+    assert_eq!(header(&chat, "x-frame-options"), None);
+    assert!(
+        chat.text().await.unwrap().contains("embedded"),
+        "embed mode drops the site header"
+    );
+    for path in ["/agent/login/", "/", "/agent/dashboard/"] {
+        let page = client.get(server.url(path)).send().await.unwrap();
+        let policy = header(&page, "content-security-policy").unwrap();
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert_eq!(
+            header(&page, "x-frame-options").as_deref(),
+            Some("DENY"),
+            "{path}"
+        );
+    }
+
+    // The widget's vouching POST: CORS for the configured site only.
+    for (origin, allowed) in [
+        ("https://rentals.example", true),
+        ("https://evil.example", false),
+    ] {
+        let preflight = client
+            .request(reqwest::Method::OPTIONS, server.url("/chat/start/"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(preflight.status(), 204);
+        assert_eq!(
+            header(&preflight, "access-control-allow-origin").as_deref(),
+            allowed.then_some(origin),
+            "{origin}"
+        );
+        let started = client
+            .post(server.url("/chat/start/"))
+            .header("origin", origin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            started.status(),
+            if allowed { 200 } else { 403 },
+            "{origin}"
+        );
+        assert_eq!(
+            header(&started, "access-control-allow-credentials").as_deref(),
+            allowed.then_some("true"),
+            "{origin}"
+        );
+    }
+    // widget.js may be loaded by other sites' pages.
+    let widget = client
+        .get(server.url("/static/widget.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        header(&widget, "cross-origin-resource-policy").as_deref(),
+        Some("cross-origin")
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn allowed_origins_must_be_origins() {
+    for bad in [
+        "https://rentals.example/",
+        "rentals.example",
+        "https://a.example; frame-ancestors *",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = support::options(dir.path());
+        options.allowed_origins = vec![bad.to_owned()];
+        let error = reference_server::build(&options).await.unwrap_err();
+        assert!(
+            error.to_string().contains("is not an origin"),
+            "{bad}: {error}"
+        );
+    }
+}

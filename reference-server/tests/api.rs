@@ -147,6 +147,74 @@ async fn agent_actions_over_json() {
         .await
         .unwrap();
     assert_eq!(explained["matched"]["intent"], "extras");
+    assert_eq!(
+        explained["draft_wins"],
+        Value::Null,
+        "no draft, no verdict on one"
+    );
+    // An unsaved draft: as an edit of the saved rule, and as a new rule; neither is stored.
+    let explain = |body: Value| {
+        let request = agent.post(server.url("/api/v1/explain")).json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let draft = json!({"intent": "extras", "keywords": ["booster"], "response": "Boosters too.", "priority": 90});
+    let (status, edited) = explain(
+        json!({"text": "do you have a child seat?", "draft": draft, "replaces": rule["id"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_ne!(
+        edited["matched"]["intent"], "extras",
+        "the edit drops the keyword"
+    );
+    assert_eq!(edited["draft_wins"], false);
+    let (_, added) = explain(json!({"text": "a booster please", "draft": draft})).await;
+    assert_eq!(
+        (
+            added["draft_wins"].clone(),
+            added["matched"]["keyword"].clone()
+        ),
+        (json!(true), json!("booster"))
+    );
+    for (bad, code) in [
+        (
+            json!({"text": "x", "draft": {"intent": "extras", "keywords": [], "response": "y", "priority": 1}}),
+            "invalid_rule",
+        ),
+        (
+            json!({"text": "x", "draft": {"intent": "Bad Intent", "keywords": ["x"], "response": "y", "priority": 1}}),
+            "invalid_json",
+        ),
+        (
+            json!({"text": "x", "draft": draft, "replaces": 999_999}),
+            "not_found",
+        ),
+        (
+            json!({"text": "x", "draft": {"intent": "extras"}}),
+            "invalid_json",
+        ),
+        (json!({"text": "x", "extra": 1}), "invalid_json"),
+    ] {
+        let (status, body) = explain(bad.clone()).await;
+        assert!(status.is_client_error(), "{bad}: {status}");
+        assert_eq!(body["error"]["code"], code, "{bad}");
+    }
+    let stored: Value = agent
+        .get(server.url("/api/v1/rules"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["rules"].as_array().map(Vec::len),
+        Some(9),
+        "trying stores nothing"
+    );
     let invalid = agent
         .post(server.url("/api/v1/rules"))
         .header("x-csrf-token", &csrf)

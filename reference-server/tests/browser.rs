@@ -1,22 +1,613 @@
-//! The pages in headless Chromium: what visitors and agents actually see and click.
+//! The pages in headless Chromium: what visitors and agents see and click. Screenshots of each page
+//! land in target/browser-screenshots/.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs them); fails, with the install
+//! line, without them.
 
 mod support;
 
-use support::browser::{eventually, find, screenshot, text_appears, type_and_enter, Driver};
-use support::TestServer;
+use std::time::Duration;
 
-#[tokio::test]
-async fn smoke() {
+use chatcore::{AgentId, RoomId};
+use fantoccini::{Client, Locator};
+use serde_json::{json, Value};
+use support::browser::{eventually, find, screenshot, text_appears, type_and_enter, Driver, Proxy};
+use support::{TestServer, ADMIN_PASSWORD, IDENTITY_SECRET};
+
+/// Chromium sessions are heavy for a 2-core machine: the scenarios take turns.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const XSS: &str = "<img src=x onerror=alert(1)>";
+
+/// The seed guide's sample questions and a phrase of the answer each must get.
+const SAMPLES: [(&str, &str); 6] = [
+    ("Hello", "Welcome to our car rental service"),
+    ("I want to book a car", "Booking is easy"),
+    ("How much does it cost to rent a sedan?", "$49 for a sedan"),
+    (
+        "Are there any cars available next week?",
+        "Availability depends",
+    ),
+    ("What are your contact details?", "+1 555 0100"),
+    ("I need help with my booking", "sorry you're having trouble"),
+];
+
+async fn login(client: &Client, server_url: &str) {
+    client
+        .goto(&format!("{server_url}/agent/login/"))
+        .await
+        .unwrap();
+    find(client, "input[name=username]")
+        .await
+        .send_keys("admin")
+        .await
+        .unwrap();
+    type_and_enter(client, "input[name=password]", ADMIN_PASSWORD).await;
+    eventually(
+        client,
+        "the login lands on the dashboard",
+        "return location.pathname === '/agent/dashboard/';",
+    )
+    .await;
+}
+
+/// The seqs of the rendered messages, in page order.
+async fn rendered_seqs(client: &Client) -> Vec<u64> {
+    let seqs = client
+        .execute(
+            "return Array.from(document.querySelectorAll('#messages li')).map(li => Number(li.dataset.seq));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(seqs).unwrap()
+}
+
+async fn room_of(client: &Client) -> RoomId {
+    let id = eventually(
+        client,
+        "the page knows its room",
+        "return document.getElementById('chat').dataset.room || null;",
+    )
+    .await;
+    id.as_str().unwrap().parse().unwrap()
+}
+
+async fn no_horizontal_scroll(client: &Client, what: &str) {
+    let widths = client
+        .execute(
+            "return [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let widths: Vec<u64> = serde_json::from_value(widths).unwrap();
+    assert!(
+        widths[0] <= widths[2] && widths[1] <= widths[2],
+        "{what}: page {}px / body {}px wide in a {}px viewport",
+        widths[0],
+        widths[1],
+        widths[2]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visitor_and_agent_full_flow() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start().await;
+    let mut driver = Driver::start().await;
+
+    // The agent is on the dashboard before anything happens: the escalation must arrive live.
+    let agent = driver.session(1280, 900).await;
+    login(&agent, &server.base).await;
+    agent
+        .execute("window.__sameDocument = true;", vec![])
+        .await
+        .unwrap();
+
+    let visitor = driver.session(375, 667).await;
+    visitor.goto(&server.url("/chat/")).await.unwrap();
+    text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
+    for (asked, (question, answer)) in SAMPLES.iter().enumerate() {
+        type_and_enter(&visitor, "#text", question).await;
+        // The newest bubble is the bot's answer to this question (welcome + one answer per question).
+        let script = format!(
+            "const bots = document.querySelectorAll('#messages .bubble.bot');
+             return bots.length === {} && bots[bots.length - 1].textContent.includes({});",
+            asked + 2,
+            json!(answer)
+        );
+        eventually(&visitor, &format!("{question:?} is answered"), &script).await;
+    }
+    no_horizontal_scroll(&visitor, "visitor page after the sample questions").await;
+    screenshot(&visitor, "visitor-bot").await;
+
+    // "Talk to a human": the queue position shows, with what to expect.
+    find(&visitor, "#human").await.click().await.unwrap();
+    text_appears(&visitor, "#status", "number 1 in the queue").await;
+    text_appears(&visitor, "#status", "shortly").await;
+    screenshot(&visitor, "visitor-waiting").await;
+
+    // The dashboard shows it without a reload, with a visible notice.
+    let room = room_of(&visitor).await;
+    let row = format!("#queue tr[data-room=\"{room}\"]");
+    find(&agent, &row).await;
+    text_appears(&agent, "#notice", "New chat waiting").await;
+    text_appears(&agent, "#queue-count", "1").await;
+    assert_eq!(
+        agent
+            .execute("return window.__sameDocument === true;", vec![])
+            .await
+            .unwrap(),
+        Value::Bool(true),
+        "the escalation arrived without reloading the dashboard"
+    );
+    screenshot(&agent, "agent-dashboard").await;
+
+    // One click accepts and opens the chat, whose transcript explains the bot's answers.
+    find(&agent, &format!("{row} button"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    text_appears(&agent, "#messages .bubble.bot .meta", "intent pricing").await;
+    text_appears(&agent, "#messages .bubble.bot .meta", "keyword “how much”").await;
+    text_appears(&visitor, "#status", "Chatting with Administrator").await;
+
+    // The agent sees the visitor typing, and inserts a canned response.
+    find(&visitor, "#text")
+        .await
+        .send_keys("Thank")
+        .await
+        .unwrap();
+    eventually(
+        &agent,
+        "the visitor's typing shows",
+        "return !document.getElementById('typing').hidden;",
+    )
+    .await;
+    let canned = find(&agent, "#canned").await;
+    canned
+        .select_by_index(2)
+        .await
+        .expect("a canned response to pick");
+    let inserted = eventually(
+        &agent,
+        "the canned response is in the reply box",
+        "return document.getElementById('text').value || null;",
+    )
+    .await;
+    assert!(inserted.as_str().unwrap().contains("booking number"));
+    find(&agent, "#text")
+        .await
+        .send_keys("\u{E007}")
+        .await
+        .unwrap();
+    text_appears(&visitor, "#messages .bubble.agent", "booking number").await;
+    text_appears(&agent, "#messages .bubble.agent", "booking number").await;
+    screenshot(&agent, "agent-chat").await;
+    screenshot(&visitor, "visitor-with-agent").await;
+
+    // The agent closes; the visitor rates.
+    find(&agent, "form[action^='/agent/close-chat/'] button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        &visitor,
+        "the rating appears",
+        "return !document.getElementById('rating').hidden;",
+    )
+    .await;
+    text_appears(&visitor, "#status", "This chat has ended").await;
+    screenshot(&visitor, "visitor-rating").await;
+    find(&visitor, "#rating button[data-score='5']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        &visitor,
+        "the rating is taken",
+        "return document.getElementById('rating').hidden;",
+    )
+    .await;
+    let rated = server.state.chat().room(room).await.unwrap();
+    assert_eq!(rated.rating.map(|r| r.get()), Some(5));
+
+    // The analytics page shows it.
+    agent.goto(&server.url("/agent/analytics/")).await.unwrap();
+    let cards = eventually(
+        &agent,
+        "the analytics cards render",
+        "return Object.fromEntries(Array.from(document.querySelectorAll('.figure')).map(c => [c.querySelector('.label').textContent, c.querySelector('.value').textContent]));",
+    )
+    .await;
+    assert_eq!(cards["Chat sessions"], "1");
+    assert_eq!(cards["Average rating"], "5.0");
+    assert_eq!(cards["Escalation rate"], "100 %");
+    let bars = agent
+        .find_all(Locator::Css("svg.chart rect.bar-messages"))
+        .await
+        .unwrap();
+    assert_eq!(bars.len(), 7, "a bar per day");
+    screenshot(&agent, "agent-analytics").await;
+    visitor.close().await.unwrap();
+    agent.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_in_messages_shows_as_text_and_runs_nothing() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start().await;
+    let mut driver = Driver::start().await;
+    let visitor = driver.session(375, 667).await;
+    let agent = driver.session(1280, 900).await;
+    // Anything the payload ran would set this.
+    let trap = "window.__ran = false; window.alert = function () { window.__ran = true; };";
+
+    visitor.goto(&server.url("/chat/")).await.unwrap();
+    visitor.execute(trap, vec![]).await.unwrap();
+    text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
+    type_and_enter(&visitor, "#text", XSS).await;
+    text_appears(&visitor, "#messages .bubble.visitor", XSS).await;
+    let room = room_of(&visitor).await;
+
+    login(&agent, &server.base).await;
+    agent
+        .goto(&server.url(&format!("/agent/chat/{room}/")))
+        .await
+        .unwrap();
+    agent.execute(trap, vec![]).await.unwrap();
+    text_appears(&agent, "#messages .bubble.visitor", XSS).await;
+    // The rule editor's "try a message" echoes it too.
+    let tried = server.url(&format!(
+        "/agent/bot-responses/?try={}",
+        "%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E"
+    ));
+    for client in [&visitor, &agent] {
+        let images = client
+            .execute(
+                "return document.querySelectorAll('#messages img').length;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(images, json!(0), "no element was made from the text");
+        let ran = client
+            .execute("return window.__ran;", vec![])
+            .await
+            .unwrap();
+        assert_eq!(ran, json!(false), "nothing ran");
+    }
+    agent.goto(&tried).await.unwrap();
+    agent.execute(trap, vec![]).await.unwrap();
+    text_appears(&agent, ".tried", XSS).await;
+    let images = agent
+        .execute(
+            "return document.querySelectorAll('main img').length;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(images, json!(0));
+    visitor.close().await.unwrap();
+    agent.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn visitor_page_fits_a_375_px_phone() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let server = TestServer::start().await;
     let mut driver = Driver::start().await;
     let visitor = driver.session(375, 667).await;
     visitor.goto(&server.url("/chat/")).await.unwrap();
     text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
-    type_and_enter(&visitor, "#text", "How much is a sedan?").await;
-    text_appears(&visitor, "#messages .bubble.bot", "$49").await;
-    let _ = find(&visitor, "#human").await;
-    let _ = eventually(&visitor, "x", "return true;").await;
-    screenshot(&visitor, "smoke").await;
+    let width = visitor
+        .execute("return window.innerWidth;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(width, json!(375), "the viewport is a phone's");
+    // Long unbroken words and links are where narrow layouts break.
+    let long_word = "x".repeat(180);
+    type_and_enter(&visitor, "#text", &long_word).await;
+    type_and_enter(
+        &visitor,
+        "#text",
+        "https://rentals.example/bookings/2026/confirmation?reference=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    )
+    .await;
+    text_appears(&visitor, "#messages .bubble.visitor", &long_word).await;
+    // Two answers the bot could not give in a row hand the chat to a human: the long status shows.
+    text_appears(&visitor, "#status", "in the queue").await;
+    let human_hidden = visitor
+        .execute(
+            "return document.getElementById('human').offsetParent === null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        human_hidden,
+        json!(true),
+        "no \"Talk to a human\" once waiting for one"
+    );
+    no_horizontal_scroll(&visitor, "visitor page at 375 px").await;
+    // The counter follows what is typed, against the limit.
+    find(&visitor, "#text")
+        .await
+        .send_keys("Hello")
+        .await
+        .unwrap();
+    text_appears(&visitor, "#counter", "5 / 1000").await;
+    screenshot(&visitor, "visitor-375").await;
     visitor.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_shows_the_banner_and_resumes_without_duplicates() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start().await;
+    let proxy = Proxy::to(server.addr).await;
+    let mut driver = Driver::start().await;
+    let visitor = driver.session(375, 667).await;
+    visitor.goto(&proxy.url("/chat/")).await.unwrap();
+    text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
+    type_and_enter(&visitor, "#text", "I need to talk to someone").await;
+    text_appears(&visitor, "#status", "in the queue").await;
+    let room = room_of(&visitor).await;
+    let chat = server.state.chat();
+    let admin = AgentId(1);
+    chat.accept(room, admin).await.unwrap();
+    text_appears(&visitor, "#status", "Chatting with").await;
+
+    // The network drops; the agent goes on writing meanwhile.
+    proxy.cut();
+    eventually(
+        &visitor,
+        "the reconnect banner shows",
+        "const b = document.getElementById('banner'); return !b.hidden && b.textContent.includes('reconnecting');",
+    )
+    .await;
+    screenshot(&visitor, "visitor-reconnecting").await;
+    for n in 1..=3 {
+        chat.post_agent_message(room, admin, &format!("while you were away {n}"), None)
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.restore();
+
+    // Back: the banner goes, the missed messages arrive once each, in order, with no gap.
+    text_appears(&visitor, "#messages .bubble.agent", "while you were away 3").await;
+    eventually(
+        &visitor,
+        "the banner hides",
+        "return document.getElementById('banner').hidden;",
+    )
+    .await;
+    let last_seq = chat.room(room).await.unwrap().last_seq;
+    let seqs = rendered_seqs(&visitor).await;
+    assert_eq!(
+        seqs,
+        (1..=last_seq).collect::<Vec<_>>(),
+        "every message once, in seq order"
+    );
+    // And the connection works again both ways.
+    type_and_enter(&visitor, "#text", "I'm back").await;
+    text_appears(&visitor, "#messages .bubble.visitor", "I'm back").await;
+    let seqs = rendered_seqs(&visitor).await;
+    assert_eq!(seqs, (1..=last_seq + 1).collect::<Vec<_>>());
+    visitor.close().await.unwrap();
+    drop(proxy);
+    server.stop().await;
+}
+
+/// The rental site: another origin (same site, as chat.rentals.example is to www.rentals.example)
+/// whose page carries the widget's one script tag.
+fn rental_site(
+    listener: tokio::net::TcpListener,
+    chat_base: &str,
+    customer: &str,
+    signature: &str,
+) {
+    let page = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Rentals</title></head>
+<body><h1>Rent a car</h1><p>Our fleet, our prices.</p>
+<script src="{chat_base}/static/widget.js" data-customer="{customer}" data-signature="{signature}" defer></script>
+</body></html>"#
+    );
+    let app = axum::Router::new().route(
+        "/",
+        axum::routing::get(move || {
+            let page = page.clone();
+            async move { axum::response::Html(page) }
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_opens_the_chat_on_the_rental_site() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    // The site's origin must be known before the server starts: the server allows it.
+    let site = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site_addr = site.local_addr().unwrap();
+    let site_origin = format!("http://{site_addr}");
+    let server = TestServer::start_with(|options| {
+        options.allowed_origins = vec![site_origin.clone()];
+    })
+    .await;
+    let key = reference_server::auth::IdentityKey::new(IDENTITY_SECRET).unwrap();
+    rental_site(site, &server.base, "C-1042", &key.sign("C-1042"));
+    let mut driver = Driver::start().await;
+    let browser = driver.session(1280, 800).await;
+    browser.goto(&format!("{site_origin}/")).await.unwrap();
+    let bubble = find(&browser, "#chatcore-widget-button").await;
+    assert_eq!(
+        bubble.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("false")
+    );
+    bubble.click().await.unwrap();
+    let frame = find(&browser, "#chatcore-widget-panel iframe").await;
+    frame.clone().enter_frame().await.unwrap();
+    text_appears(&browser, "#messages .bubble.bot", "rental assistant").await;
+    type_and_enter(&browser, "#text", "How much is an SUV?").await;
+    text_appears(&browser, "#messages .bubble.bot", "$69 for an").await;
+    let room = room_of(&browser).await;
+    browser.enter_parent_frame().await.unwrap();
+    screenshot(&browser, "widget").await;
+
+    // The chat belongs to the customer the site vouched for.
+    let stored = server.state.chat().room(room).await.unwrap();
+    assert_eq!(
+        stored.participant,
+        chatcore::Participant::Customer("C-1042".into())
+    );
+    // Closing the panel returns focus to the bubble.
+    find(&browser, "#chatcore-widget-panel button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        &browser,
+        "the panel closes and focus returns",
+        "return document.activeElement.id === 'chatcore-widget-button' && document.getElementById('chatcore-widget-panel').style.display === 'none';",
+    )
+    .await;
+    browser.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rule_editor_tries_messages_and_unsaved_rules() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start().await;
+    let mut driver = Driver::start().await;
+    let agent = driver.session(1280, 1000).await;
+    login(&agent, &server.base).await;
+    agent
+        .goto(&server.url("/agent/bot-responses/"))
+        .await
+        .unwrap();
+
+    // "Try a message" with the saved rules shows the rule and the keyword.
+    type_and_enter(&agent, "#try", "My car broke down on the highway").await;
+    text_appears(&agent, ".tried", "support").await;
+    text_appears(&agent, ".tried mark", "broke down").await;
+    screenshot(&agent, "rules-editor").await;
+
+    // The search filters the table as you type.
+    find(&agent, "#search")
+        .await
+        .send_keys("deposit")
+        .await
+        .unwrap();
+    text_appears(&agent, "#search-count", "1 of 8 rules match").await;
+    let visible = agent
+        .execute(
+            "return Array.from(document.querySelectorAll('tr.rule')).filter(r => !r.hidden).map(r => r.querySelector('input[name=intent]').value);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(visible, json!(["pricing"]));
+    find(&agent, "#search").await.clear().await.unwrap();
+    find(&agent, "#search").await.send_keys(" ").await.unwrap();
+
+    // A new rule, tried before it is added: it would win, and nothing is saved by trying.
+    let form = "form.new-rule";
+    find(&agent, &format!("{form} input[name=intent]"))
+        .await
+        .send_keys("roadside")
+        .await
+        .unwrap();
+    find(&agent, &format!("{form} input[name=keywords]"))
+        .await
+        .send_keys("broke down, highway")
+        .await
+        .unwrap();
+    find(&agent, &format!("{form} textarea[name=response]"))
+        .await
+        .send_keys("Stay safe: call +1 555 0199.")
+        .await
+        .unwrap();
+    let priority = find(&agent, &format!("{form} input[name=priority]")).await;
+    priority.clear().await.unwrap();
+    priority.send_keys("1000").await.unwrap();
+    find(&agent, &format!("{form} button.try-draft"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    text_appears(
+        &agent,
+        &format!("{form} .draft-result"),
+        "This rule would answer (roadside, keyword “broke down”",
+    )
+    .await;
+    screenshot(&agent, "rules-draft").await;
+    assert_eq!(server.state.chat().rules().await.unwrap().rules.len(), 8);
+    // An invalid draft says why.
+    priority.clear().await.unwrap();
+    priority.send_keys("9999999").await.unwrap();
+    find(&agent, &format!("{form} button.try-draft"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    text_appears(&agent, &format!("{form} .draft-result.error"), "priority").await;
+
+    // Inline disable, and the priority edit of a saved rule.
+    let pricing = "tr.rule:has(input[name=intent][value=pricing])";
+    find(&agent, &format!("{pricing} button[value=disable]"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    find(&agent, &format!("{pricing} button[value=enable]")).await;
+    let saved = server.state.chat().rules().await.unwrap().rules;
+    assert!(
+        !saved
+            .iter()
+            .find(|r| r.intent.as_str() == "pricing")
+            .unwrap()
+            .active
+    );
+    let field = find(&agent, &format!("{pricing} input[name=priority]")).await;
+    field.clear().await.unwrap();
+    field.send_keys("42").await.unwrap();
+    agent
+        .execute("window.__beforeSave = true;", vec![])
+        .await
+        .unwrap();
+    find(&agent, &format!("{pricing} button[value=update]"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        &agent,
+        "the edit is saved",
+        "return !window.__beforeSave && document.querySelector('tr.rule:has(input[name=intent][value=pricing]) input[name=priority]').value === '42';",
+    )
+    .await;
+    let saved = server.state.chat().rules().await.unwrap().rules;
+    assert_eq!(
+        saved
+            .iter()
+            .find(|r| r.intent.as_str() == "pricing")
+            .unwrap()
+            .priority,
+        42
+    );
+    agent.close().await.unwrap();
     server.stop().await;
 }

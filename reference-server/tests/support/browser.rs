@@ -74,7 +74,9 @@ impl Driver {
         panic!("chromedriver did not start ({INSTALL_HINT})");
     }
 
-    /// A new browser session (its own profile: no shared cookies) with a `width`×`height` window.
+    /// A new browser session (its own profile: no shared cookies) with a `width`×`height` viewport.
+    /// Below desktop widths the viewport is a phone's (device emulation): a headless window cannot be
+    /// narrower than 500 px.
     pub async fn session(&mut self, width: u32, height: u32) -> Client {
         let chromium = program(
             "CHROMIUM",
@@ -84,7 +86,7 @@ impl Driver {
             .prefix("chromium-")
             .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
             .unwrap();
-        let capabilities = json!({
+        let mut capabilities = json!({
             "browserName": "chrome",
             "goog:chromeOptions": {
                 "binary": chromium,
@@ -103,6 +105,11 @@ impl Driver {
                 ],
             },
         });
+        if width < 800 {
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "touch": true},
+            });
+        }
         self.dirs.push(profile);
         let Value::Object(capabilities) = capabilities else {
             unreachable!()
@@ -180,4 +187,73 @@ pub async fn screenshot(client: &Client, name: &str) -> PathBuf {
     let path = dir.join(format!("{name}.png"));
     std::fs::write(&path, client.screenshot().await.unwrap()).unwrap();
     path
+}
+
+/// A TCP relay between the browser and the server whose connections the test can cut, to show what
+/// a visitor sees when the network drops.
+pub struct Proxy {
+    pub addr: std::net::SocketAddr,
+    links: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::AbortHandle>>>,
+    refusing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn to(target: std::net::SocketAddr) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let refusing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let task = tokio::spawn({
+            let links = links.clone();
+            let refusing = refusing.clone();
+            async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    if refusing.load(std::sync::atomic::Ordering::SeqCst) {
+                        continue; // dropped: the browser sees a failed connection
+                    }
+                    let link = tokio::spawn(async move {
+                        if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    });
+                    links.lock().unwrap().push(link.abort_handle());
+                }
+            }
+        });
+        Proxy {
+            addr,
+            links,
+            refusing,
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Cuts every open connection and refuses new ones until [`Proxy::restore`].
+    pub fn cut(&self) {
+        self.refusing
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    pub fn restore(&self) {
+        self.refusing
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
 }

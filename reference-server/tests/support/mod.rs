@@ -39,24 +39,8 @@ impl TestServer {
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut options = Options {
-            addr,
-            backend: Backend::Sqlite,
-            data_dir: dir.path().to_path_buf(),
-            chat_timeout: 3600,
-            max_message_length: 1000,
-            admin_password: Some(ADMIN_PASSWORD.into()),
-            secret: None,
-            allowed_origins: vec!["https://rentals.example".into()],
-            secure_cookies: false,
-            max_connections: 1000,
-            redis_url: None,
-            redis_host: "localhost".into(),
-            redis_port: 6379,
-            redis_db: 0,
-            redis_prefix: "chatcore:".into(),
-            identity_secret: Some(IDENTITY_SECRET.into()),
-        };
+        let mut options = options(dir.path());
+        options.addr = addr;
         adjust(&mut options);
         let built = reference_server::build(&options).await.unwrap();
         let state = built.state.clone();
@@ -286,5 +270,28 @@ impl Socket {
         tokio::time::timeout(Duration::from_millis(300), self.stream.next())
             .await
             .is_err()
+    }
+}
+
+/// The options the test servers start from: SQLite in `data_dir`, the test admin password and
+/// identity key, one configured host site (https://rentals.example).
+pub fn options(data_dir: &std::path::Path) -> Options {
+    Options {
+        addr: ([127, 0, 0, 1], 0).into(),
+        backend: Backend::Sqlite,
+        data_dir: data_dir.to_path_buf(),
+        chat_timeout: 3600,
+        max_message_length: 1000,
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        secret: None,
+        allowed_origins: vec!["https://rentals.example".into()],
+        secure_cookies: false,
+        max_connections: 1000,
+        redis_url: None,
+        redis_host: "localhost".into(),
+        redis_port: 6379,
+        redis_db: 0,
+        redis_prefix: "chatcore:".into(),
+        identity_secret: Some(IDENTITY_SECRET.into()),
     }
 }

@@ -1,0 +1,83 @@
+// Bot-rule editor: the search filters the table as you type, and "Try this edit" asks the server which
+// rule would answer the "Try a message" text if this row's unsaved values were saved.
+(function () {
+  "use strict";
+  const tryBox = document.getElementById("try");
+  const search = document.getElementById("search");
+  const searchCount = document.getElementById("search-count");
+  if (!tryBox || !search) return;
+
+  const rows = Array.from(document.querySelectorAll("tr.rule"));
+  function filter() {
+    const needle = search.value.trim().toLowerCase();
+    let shown = 0;
+    rows.forEach(function (row) {
+      const hit = !needle || row.dataset.search.toLowerCase().indexOf(needle) !== -1;
+      row.hidden = !hit;
+      // A rule's "try" result sits in the row below it, and goes with it.
+      const below = row.nextElementSibling;
+      if (below && below.classList.contains("draft-row") && !hit) below.hidden = true;
+      if (hit) shown += 1;
+    });
+    searchCount.textContent = needle ? shown + " of " + rows.length + " rules match" : "";
+  }
+  search.addEventListener("input", filter);
+
+  function say(output, text, failed) {
+    output.textContent = text;
+    output.classList.toggle("error", Boolean(failed));
+    output.hidden = false;
+    const row = output.closest("tr.draft-row");
+    if (row) row.hidden = false;
+  }
+
+  function draftOf(form) {
+    const value = function (name) { const field = form.elements[name]; return field ? field.value : ""; };
+    const priority = Number(value("priority"));
+    if (!Number.isInteger(priority)) throw new Error("Priority must be a whole number.");
+    return {
+      intent: value("intent").trim(),
+      keywords: value("keywords").split(",").map(function (k) { return k.trim(); }).filter(Boolean),
+      response: value("response"),
+      priority: priority,
+      // A checkbox on the new-rule form; a hidden field (present when active) on saved rules.
+      active: Boolean(form.elements.active && (form.elements.active.type !== "checkbox" || form.elements.active.checked)),
+      language: value("language").trim() || "en",
+    };
+  }
+
+  function describe(body) {
+    const found = body.matched;
+    if (!found) return "No rule would match: the bot would send its fallback reply.";
+    const whose = body.draft_wins ? "This rule" : "Rule " + found.rule_id + " (not this one)";
+    return whose + " would answer (" + found.intent + ", keyword “" + found.keyword + "”, priority " +
+      found.priority + "): " + body.response;
+  }
+
+  document.querySelectorAll("button.try-draft").forEach(function (button) {
+    button.hidden = false;
+    const form = button.form;
+    const output = document.getElementById(button.dataset.output);
+    button.addEventListener("click", function () {
+      const text = tryBox.value.trim();
+      if (!text) { say(output, "Type a message in “Try a message” first.", true); tryBox.focus(); return; }
+      let draft;
+      try { draft = draftOf(form); } catch (error) { say(output, error.message, true); return; }
+      const id = form.elements.id ? Number(form.elements.id.value) : null;
+      const request = { text: text, draft: draft };
+      if (id !== null) request.replaces = id;
+      fetch("/api/v1/explain", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(request),
+      }).then(function (response) {
+        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+      }).then(function (result) {
+        if (!result.ok) { say(output, (result.body.error && result.body.error.message) || "The rule is not valid.", true); return; }
+        say(output, "With this unsaved " + (id === null ? "rule" : "edit") + ": " + describe(result.body), false);
+      }).catch(function () { say(output, "Could not reach the server; try again.", true); });
+    });
+  });
+  filter();
+})();
