@@ -611,3 +611,135 @@ async fn rule_editor_tries_messages_and_unsaved_rules() {
     agent.close().await.unwrap();
     server.stop().await;
 }
+
+/// Presses Tab until the focused element matches `css`; fails after `most` presses. Returns how many
+/// presses it took.
+async fn tab_to(client: &Client, css: &str, most: usize) -> usize {
+    let script = format!(
+        "return document.activeElement && document.activeElement.matches({});",
+        json!(css)
+    );
+    for presses in 0..=most {
+        if client.execute(&script, vec![]).await.unwrap() == json!(true) {
+            return presses;
+        }
+        client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys("\u{E004}")
+            .await
+            .unwrap();
+    }
+    panic!("{css} is not reachable with {most} presses of Tab");
+}
+
+/// Whether the focused element shows a focus ring.
+async fn focus_is_visible(client: &Client) -> bool {
+    client
+        .execute(
+            "const s = getComputedStyle(document.activeElement); return s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;",
+            vec![],
+        )
+        .await
+        .unwrap()
+        == json!(true)
+}
+
+async fn press(client: &Client, keys: &str) {
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(keys)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn everything_works_from_the_keyboard() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let server = TestServer::start().await;
+    let chat = server.state.chat();
+    // An earlier chat was accepted at once: the next visitor is told to expect a short wait.
+    let (earlier, _) = chat
+        .open_room(chatcore::OpenRoom::anonymous())
+        .await
+        .unwrap();
+    chat.request_escalation(earlier.id).await.unwrap();
+    chat.accept(earlier.id, AgentId(1)).await.unwrap();
+
+    let mut driver = Driver::start().await;
+    let agent = driver.session(1280, 900).await;
+    agent.goto(&server.url("/agent/login/")).await.unwrap();
+    tab_to(&agent, "input[name=username]", 6).await;
+    press(&agent, "admin").await;
+    tab_to(&agent, "input[name=password]", 2).await;
+    press(&agent, &format!("{ADMIN_PASSWORD}\u{E007}")).await;
+    eventually(
+        &agent,
+        "the keyboard login lands on the dashboard",
+        "return location.pathname === '/agent/dashboard/';",
+    )
+    .await;
+
+    let visitor = driver.session(375, 667).await;
+    visitor.goto(&server.url("/chat/")).await.unwrap();
+    text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
+    // The first stop is the skip link; the message box comes before the buttons.
+    tab_to(&visitor, "a.skip", 1).await;
+    assert!(
+        focus_is_visible(&visitor).await,
+        "the skip link shows focus"
+    );
+    tab_to(&visitor, "#text", 8).await;
+    press(&visitor, "How much is a minivan?\u{E007}").await;
+    text_appears(&visitor, "#messages .bubble.bot", "$79 for a minivan").await;
+    let presses = tab_to(&visitor, "#human", 4).await;
+    assert!(presses >= 1, "the message box keeps focus after sending");
+    assert!(focus_is_visible(&visitor).await, "buttons show focus");
+    press(&visitor, "\u{E007}").await;
+    text_appears(&visitor, "#status", "number 1 in the queue").await;
+    text_appears(&visitor, "#status", "Expected wait: less than a minute").await;
+    let live = visitor
+        .execute(
+            "return document.getElementById('messages').getAttribute('aria-live');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(live, json!("polite"), "new messages are announced");
+
+    // The agent accepts and replies without a mouse.
+    let room = room_of(&visitor).await;
+    find(&agent, &format!("#queue tr[data-room=\"{room}\"]")).await;
+    tab_to(
+        &agent,
+        &format!("#queue tr[data-room=\"{room}\"] button"),
+        20,
+    )
+    .await;
+    assert!(
+        focus_is_visible(&agent).await,
+        "the accept button shows focus"
+    );
+    press(&agent, "\u{E007}").await;
+    eventually(
+        &agent,
+        "the chat page opens",
+        &format!("return location.pathname === '/agent/chat/{room}/';"),
+    )
+    .await;
+    find(&agent, "#text").await;
+    tab_to(&agent, "#text", 12).await;
+    press(&agent, "Hello from the keyboard\u{E007}").await;
+    text_appears(
+        &visitor,
+        "#messages .bubble.agent",
+        "Hello from the keyboard",
+    )
+    .await;
+    visitor.close().await.unwrap();
+    agent.close().await.unwrap();
+    server.stop().await;
+}
