@@ -13,8 +13,8 @@ use crate::rules::{DEFAULT_FALLBACK, DEFAULT_WELCOME};
 use crate::{
     Agent, AgentId, Appended, BotExplanation, BotRule, Clock, ClosedBy, Error, EscalationReason,
     Event, Fanout, Message, MessageStore, NewAgent, NewMessage, NewRule, Participant, Rating,
-    Result, Room, RoomFeed, RoomId, RoomOrder, RoomQuery, RoomStatus, RuleId, RuleSet, Sender,
-    SystemClock, Timestamp, Topic, Transition, MAX_PAGE,
+    Result, Room, RoomFeed, RoomId, RoomQuery, RoomStatus, RuleId, RuleSet, Sender, SystemClock,
+    Timestamp, Topic, Transition, MAX_PAGE,
 };
 
 /// The seed guide's `MAX_MESSAGE_LENGTH`.
@@ -204,16 +204,20 @@ struct Inner {
     config: ChatConfig,
     factory: Arc<dyn MatcherFactory>,
     matcher: ArcSwap<LoadedMatcher>,
-    /// The recent mean wait from escalation to acceptance, and when it was measured: one scan of
-    /// recent rooms serves every waiting visitor for [`WAIT_SAMPLE_TTL`].
-    wait_sample: std::sync::Mutex<Option<(Timestamp, Option<u64>)>>,
+    /// This instance's recent acceptances: what the queue estimate is made of (no store scan).
+    acceptances: std::sync::Mutex<std::collections::VecDeque<Acceptance>>,
 }
 
-/// How long a measured mean wait is reused.
-const WAIT_SAMPLE_TTL: Duration = Duration::from_secs(30);
-/// Accepted rooms sampled for the mean wait, and how far back.
-const WAIT_SAMPLE_ROOMS: usize = 50;
-const WAIT_SAMPLE_WINDOW: Duration = Duration::from_secs(24 * 3600);
+/// An accepted room: when it was escalated and when an agent took it.
+#[derive(Clone, Copy, Debug)]
+struct Acceptance {
+    escalated_at: Timestamp,
+    accepted_at: Timestamp,
+}
+
+/// Acceptances remembered for the estimate, and how far back they count.
+const ESTIMATE_SAMPLES: usize = 50;
+const ESTIMATE_WINDOW: Duration = Duration::from_secs(3600);
 
 /// Where a waiting room stands: its place in the queue and what it can expect.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -221,8 +225,8 @@ const WAIT_SAMPLE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 pub struct QueueEstimate {
     /// 1-based place in the agents' queue.
     pub position: u64,
-    /// `position` × the mean wait of rooms accepted in the last 24 hours, in seconds; `None` when
-    /// no room was accepted lately (nothing honest to say).
+    /// `position` × the time the head of the queue recently took to be accepted, in seconds; `None`
+    /// when this instance accepted no room in the last hour (nothing honest to say).
     pub expected_wait_secs: Option<u64>,
 }
 
@@ -284,7 +288,7 @@ impl ChatServiceBuilder {
                     version: None,
                     matcher: None,
                 }),
-                wait_sample: std::sync::Mutex::new(None),
+                acceptances: std::sync::Mutex::new(std::collections::VecDeque::new()),
             }),
         }
     }
@@ -364,56 +368,76 @@ impl ChatService {
     }
 
     /// The room's place in the queue and the wait to expect, while it waits for an agent.
+    ///
+    /// The estimate is `position` × the mean time the head of the queue waited for an agent over
+    /// the last hour's acceptances on this instance. For each acceptance that time is the gap since
+    /// the previous acceptance, but never more than the room's own wait (agents idle before the room
+    /// arrived did not keep it waiting). Per place in the queue, so a long queue is not counted twice.
     pub async fn queue_estimate(&self, id: RoomId) -> Result<Option<QueueEstimate>> {
         let Some(position) = self.inner.store.queue_position(id).await? else {
             return Ok(None);
         };
-        let mean = self.mean_recent_wait().await?;
+        let per_place = self.head_of_queue_wait_ms();
         Ok(Some(QueueEstimate {
             position,
-            expected_wait_secs: mean.map(|secs| secs.saturating_mul(position)),
+            expected_wait_secs: per_place.map(|ms| ms.saturating_mul(position) / 1000),
         }))
     }
 
-    /// Mean seconds from escalation to acceptance over recently accepted rooms (cached).
-    async fn mean_recent_wait(&self) -> Result<Option<u64>> {
-        let now = self.now();
-        let cached = *self
+    /// Mean milliseconds the head of the queue waited, over the recent acceptances.
+    fn head_of_queue_wait_ms(&self) -> Option<u64> {
+        let since = self.now().minus(ESTIMATE_WINDOW);
+        let acceptances = self
             .inner
-            .wait_sample
+            .acceptances
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((measured_at, mean)) = cached {
-            if now < measured_at.plus(WAIT_SAMPLE_TTL) && now >= measured_at {
-                return Ok(mean);
-            }
-        }
-        let query = RoomQuery {
-            statuses: vec![RoomStatus::WithAgent, RoomStatus::Closed],
-            order: RoomOrder::UpdatedDesc,
-            limit: WAIT_SAMPLE_ROOMS,
-            ..RoomQuery::default()
-        };
-        let since = now.minus(WAIT_SAMPLE_WINDOW);
-        let waits: Vec<u64> = self
-            .inner
-            .store
-            .list_rooms(&query)
-            .await?
+        let recent: Vec<Acceptance> = acceptances
             .iter()
-            .filter_map(|room| Some((room.escalated_at?, room.accepted_at?)))
-            .filter(|&(_, accepted)| accepted >= since)
-            .map(|(escalated, accepted)| {
-                (accepted.as_millis() - escalated.as_millis()).max(0) as u64 / 1000
+            .filter(|a| a.accepted_at >= since)
+            .copied()
+            .collect();
+        drop(acceptances);
+        let waits: Vec<u64> = recent
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let own = a.accepted_at.as_millis() - a.escalated_at.as_millis();
+                let gap = match i.checked_sub(1).map(|p| recent[p]) {
+                    Some(previous) => a.accepted_at.as_millis() - previous.accepted_at.as_millis(),
+                    None => own,
+                };
+                own.min(gap).max(0) as u64
             })
             .collect();
-        let mean = (!waits.is_empty()).then(|| waits.iter().sum::<u64>() / waits.len() as u64);
-        *self
+        (!waits.is_empty()).then(|| waits.iter().sum::<u64>() / waits.len() as u64)
+    }
+
+    /// Remembers an acceptance for [`ChatService::queue_estimate`].
+    fn record_acceptance(&self, room: &Room) {
+        let (Some(escalated_at), Some(accepted_at)) = (room.escalated_at, room.accepted_at) else {
+            return;
+        };
+        let mut acceptances = self
             .inner
-            .wait_sample
+            .acceptances
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((now, mean));
-        Ok(mean)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Kept in acceptance order; a late arrival from a racing call is placed where it belongs.
+        let at = acceptances
+            .iter()
+            .rposition(|a| a.accepted_at <= accepted_at)
+            .map_or(0, |i| i + 1);
+        acceptances.insert(
+            at,
+            Acceptance {
+                escalated_at,
+                accepted_at,
+            },
+        );
+        while acceptances.len() > ESTIMATE_SAMPLES {
+            acceptances.pop_front();
+        }
     }
 
     /// Up to `limit` messages after `after_seq`: the resume call.
@@ -619,6 +643,7 @@ impl ChatService {
         let mut transition = Transition::accept(agent, self.now());
         transition.text = Some(format!("{} joined the chat.", account.display_name));
         let (room, message) = self.inner.store.transition(id, transition).await?;
+        self.record_acceptance(&room);
         self.publish_transition(&room, &message).await;
         Ok(room)
     }
@@ -865,7 +890,12 @@ impl ChatService {
                 id
             }
             // An id no stored rule has, so the explanation can tell the draft apart.
-            None => RuleId(rules.iter().map(|rule| rule.id.0).max().unwrap_or(0) + 1),
+            None => {
+                let highest = rules.iter().map(|rule| rule.id.0).max().unwrap_or(0);
+                RuleId(highest.checked_add(1).ok_or_else(|| Error::InvalidRule {
+                    reason: "no rule id is left for a new rule".into(),
+                })?)
+            }
         };
         rules.push(draft.into_rule(id));
         Ok((self.explain_with(&rules, text)?, id))

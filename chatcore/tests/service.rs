@@ -793,7 +793,7 @@ async fn room_events_never_carry_the_visitor_credential() {
 }
 
 #[tokio::test]
-async fn queue_estimate_scales_the_recent_mean_wait_by_position() {
+async fn queue_estimate_is_the_recent_head_of_queue_wait_per_place() {
     let h = harness().await;
     let agent = staff(&h.chat, "sam").await;
     let open = || async { h.chat.open_room(OpenRoom::anonymous()).await.unwrap().0 };
@@ -804,20 +804,52 @@ async fn queue_estimate_scales_the_recent_mean_wait_by_position() {
     let estimate = h.chat.queue_estimate(first.id).await.unwrap().unwrap();
     assert_eq!((estimate.position, estimate.expected_wait_secs), (1, None));
 
-    // Accepted after 120 s; the next two wait; the second of them is number 2.
+    // The first room waited 120 s; the next two queue up. Number 2 expects two places' worth.
     h.clock.advance(Duration::from_secs(120));
     h.chat.accept(first.id, agent.id).await.unwrap();
     let second = open().await;
     let third = open().await;
     h.chat.request_escalation(second.id).await.unwrap();
+    h.clock.advance(Duration::from_secs(1));
     h.chat.request_escalation(third.id).await.unwrap();
-    // The sample is cached for 30 s: move past it so the acceptance counts.
-    h.clock.advance(Duration::from_secs(31));
     let estimate = h.chat.queue_estimate(third.id).await.unwrap().unwrap();
     assert_eq!(
         (estimate.position, estimate.expected_wait_secs),
         (2, Some(240))
     );
+
+    // The second is taken 30 s after the first: the head waited 30 s this time, (120 + 30) / 2 per
+    // place now, and the third is at the head.
+    h.clock.advance(Duration::from_secs(29));
+    h.chat.accept(second.id, agent.id).await.unwrap();
+    let estimate = h.chat.queue_estimate(third.id).await.unwrap().unwrap();
+    assert_eq!(
+        (estimate.position, estimate.expected_wait_secs),
+        (1, Some(75))
+    );
+
+    // A quiet spell: a room escalated long after the last acceptance and taken 10 s later waited
+    // 10 s, not the hour the agents sat idle.
+    h.clock.advance(Duration::from_secs(50 * 60));
+    h.chat.accept(third.id, agent.id).await.unwrap();
+    let fourth = open().await;
+    h.chat.request_escalation(fourth.id).await.unwrap();
+    h.clock.advance(Duration::from_secs(10));
+    h.chat.accept(fourth.id, agent.id).await.unwrap();
+    let fifth = open().await;
+    h.chat.request_escalation(fifth.id).await.unwrap();
+    let estimate = h.chat.queue_estimate(fifth.id).await.unwrap().unwrap();
+    // All four are within the hour: 120 s, 30 s, the third (waited 50 min 30 s, but at the head only
+    // since the second's acceptance: 50 min) and the fourth (10 s).
+    assert_eq!(
+        estimate.expected_wait_secs,
+        Some((120 + 30 + 3000 + 10) / 4)
+    );
+
+    // An hour later nothing recent is left to go by.
+    h.clock.advance(Duration::from_secs(3601));
+    let estimate = h.chat.queue_estimate(fifth.id).await.unwrap().unwrap();
+    assert_eq!(estimate.expected_wait_secs, None);
 
     // Rooms not waiting have no place in the queue.
     assert_eq!(h.chat.queue_estimate(first.id).await.unwrap(), None);

@@ -313,6 +313,13 @@ pub(crate) async fn explain(
 ) -> ApiResult {
     agent(&state, &headers).await?;
     let Json(body) = body?;
+    if body.replaces.is_some() && body.draft.is_none() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "\"replaces\" needs a \"draft\" to replace the rule with",
+        ));
+    }
     let (found, draft_id) = match body.draft {
         Some(draft) => {
             let (found, id) = state

@@ -68,6 +68,8 @@ struct StateInner {
     /// Other sites' origins (as configured): the only ones that may vouch for a customer.
     identity_origins: Vec<String>,
     templates: minijinja::Environment<'static>,
+    /// The Content-Security-Policy of pages the configured sites may frame (the visitor chat).
+    embeddable_policy: HeaderValue,
     connections: Arc<tokio::sync::Semaphore>,
     login_attempts: std::sync::Mutex<LoginAttempts>,
     /// Sessions ended by logging out, until they would have expired anyway. Kept by this instance:
@@ -90,6 +92,7 @@ impl AppState {
                 allowed_origins: access.allowed_origins,
                 secure_cookies: access.secure_cookies,
                 identity: access.identity,
+                embeddable_policy: embeddable_policy(&access.identity_origins),
                 identity_origins: access.identity_origins,
                 templates: pages::templates(),
                 connections: Arc::new(tokio::sync::Semaphore::new(access.max_connections.max(1))),
@@ -264,9 +267,27 @@ fn api_routes() -> Router<AppState> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Embeddable;
 
-/// The policy shared by every page; `frame-ancestors` is added per response.
+/// The policy of every page but the embeddable ones: nobody may frame them.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'";
+     img-src 'self' data:; connect-src 'self' ws: wss:; base-uri 'none'; form-action 'self'; \
+     frame-ancestors 'none'";
+
+/// The policy of the visitor chat: framed by this server's pages and the configured sites only. An
+/// entry that is not a plain origin is left out (and logged), so nothing else reaches the header.
+fn embeddable_policy(origins: &[String]) -> HeaderValue {
+    let mut ancestors = String::from("'self'");
+    for origin in origins {
+        if setup::is_origin(origin) {
+            ancestors.push(' ');
+            ancestors.push_str(origin);
+        } else {
+            tracing::warn!(%origin, "not an origin: left out of the framing policy");
+        }
+    }
+    let base = CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", "");
+    HeaderValue::from_str(&format!("{base}frame-ancestors {ancestors}"))
+        .unwrap_or_else(|_| HeaderValue::from_static(CONTENT_SECURITY_POLICY))
+}
 
 /// Content-Security-Policy without inline scripts, and the usual hardening headers, on every response.
 /// No page may be framed, except the visitor chat by this server's own pages and the configured
@@ -279,19 +300,16 @@ async fn security_headers(
     let mut response = next.run(request).await;
     let embeddable = response.extensions().get::<Embeddable>().is_some();
     let headers = response.headers_mut();
-    let policy = if embeddable {
-        format!(
-            "{CONTENT_SECURITY_POLICY}; frame-ancestors 'self' {}",
-            state.inner.allowed_origins.join(" ")
-        )
+    if embeddable {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            state.inner.embeddable_policy.clone(),
+        );
     } else {
-        format!("{CONTENT_SECURITY_POLICY}; frame-ancestors 'none'")
-    };
-    // Origins were validated as scheme://host[:port] when configured: always valid header text.
-    if let Ok(policy) = HeaderValue::from_str(policy.trim_end()) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
-    }
-    if !embeddable {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     headers.insert(

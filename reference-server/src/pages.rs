@@ -117,16 +117,18 @@ fn set_cookie(
     name: &str,
     value: &str,
     same_site: &str,
-    max_age_secs: i64,
+    max_age_secs: impl Into<Option<i64>>,
 ) -> HeaderValue {
     let secure = if state.inner.secure_cookies {
         "; Secure"
     } else {
         ""
     };
-    let text = format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={max_age_secs}{secure}"
-    );
+    let max_age = max_age_secs
+        .into()
+        .map(|secs| format!("; Max-Age={secs}"))
+        .unwrap_or_default();
+    let text = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}{max_age}{secure}");
     // Cookie values here are base64url and ids: always valid header text.
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
@@ -183,7 +185,8 @@ pub(crate) async fn is_room_visitor(state: &AppState, headers: &HeaderMap, room:
 }
 
 /// The room a visitor continues in: the customer's latest open chat (on whichever device they started
-/// it), else this browser's own room unless it is over and rated.
+/// it), else this browser's own room unless it is over and rated. Another customer's room is never
+/// continued: on a shared browser, the next customer gets a chat of their own.
 async fn current_room(
     state: &AppState,
     headers: &HeaderMap,
@@ -202,6 +205,10 @@ async fn current_room(
     visitor_room(state, headers)
         .await
         .filter(|room| room.status.is_open() || room.rating.is_none())
+        .filter(|room| match &room.participant {
+            chatcore::Participant::Customer(owner) => customer == Some(owner.as_str()),
+            _ => true,
+        })
 }
 
 #[derive(Debug, Deserialize)]
@@ -259,6 +266,10 @@ pub(crate) struct ChatPageQuery {
 /// The CORS headers that let a configured origin's page (the widget) read `/chat/start/`'s answer
 /// and keep its cookies; none for any other origin.
 fn cors_headers(state: &AppState, headers: &HeaderMap, response: &mut Response) {
+    // The answer depends on the Origin: caches must not hand one site's answer to another.
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Origin"));
     let Some(origin) = headers.get(header::ORIGIN) else {
         return;
     };
@@ -272,7 +283,6 @@ fn cors_headers(state: &AppState, headers: &HeaderMap, response: &mut Response) 
             header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
             HeaderValue::from_static("true"),
         );
-        out.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
 }
 
@@ -445,7 +455,8 @@ async fn open_visitor_room(
     if let Some(value) = customer_cookie {
         response.headers_mut().append(
             header::SET_COOKIE,
-            set_cookie(state, CUSTOMER_COOKIE, &value, "Lax", 30 * 24 * 3600),
+            // Until the browser closes: the next person at a shared computer is not this customer.
+            set_cookie(state, CUSTOMER_COOKIE, &value, "Lax", None),
         );
     }
     response

@@ -34,43 +34,60 @@ pub enum SetupError {
     Seed(chatcore::Error),
     /// An entry of CHATCORE_ALLOWED_ORIGINS is not an origin.
     #[error(
-        "CHATCORE_ALLOWED_ORIGINS: {0:?} is not an origin (write scheme://host[:port], e.g. \
-         https://rentals.example, without a path or a trailing slash)"
+        "CHATCORE_ALLOWED_ORIGINS: {0:?} is not an origin: {1} (write scheme://host[:port], e.g. \
+         https://www.rentals.example)"
     )]
-    Origin(String),
+    Origin(String, &'static str),
 }
 
-/// Whether `origin` is `http(s)://host[:port]` as browsers send it in `Origin` headers: such entries
-/// are compared with those headers and written into the framing policy, so nothing else may pass.
-fn is_origin(origin: &str) -> bool {
-    let Some(rest) = origin
-        .strip_prefix("https://")
-        .or_else(|| origin.strip_prefix("http://"))
-    else {
-        return false;
+/// `origin` as browsers write it in `Origin` headers (lowercase, no default port), or why it is not
+/// an origin. Entries are compared with those headers and written into the framing policy, so
+/// nothing but `http(s)://host[:port]` may pass.
+pub(crate) fn normalize_origin(origin: &str) -> Result<String, &'static str> {
+    let origin = origin.trim().to_ascii_lowercase();
+    let (scheme, rest) = if let Some(rest) = origin.strip_prefix("https://") {
+        ("https", rest)
+    } else if let Some(rest) = origin.strip_prefix("http://") {
+        ("http", rest)
+    } else {
+        return Err("it must start with https:// or http://");
     };
-    // A bracketed IPv6 host holds colons of its own; the port follows its closing bracket.
-    let (host, port) = match rest.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((address, "")) => (address, None),
-            Some((address, port)) => match port.strip_prefix(':') {
-                Some(port) => (address, Some(port)),
-                None => return false,
-            },
-            None => return false,
+    if rest.contains('/') {
+        return Err("an origin has no path, not even a trailing slash");
+    }
+    if rest.starts_with('[') {
+        return Err("IPv6 literals cannot be listed in a framing policy; use a host name");
+    }
+    let (host, port) = match rest.split_once(':') {
+        Some((host, port)) => match port.parse::<u16>() {
+            Ok(number) if number > 0 && port.bytes().all(|b| b.is_ascii_digit()) => {
+                (host, Some(number))
+            }
+            _ => return Err("the port must be a number from 1 to 65535"),
         },
-        None => match rest.split_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (rest, None),
-        },
+        None => (rest, None),
     };
-    let host_ok = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
-    let port_ok =
-        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
-    host_ok && port_ok
+    let label_ok = |label: &str| {
+        !label.is_empty()
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    if !host.split('.').all(label_ok) {
+        return Err("the host must be a domain name or an IPv4 address");
+    }
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    Ok(match port {
+        Some(port) if port != default_port => format!("{scheme}://{host}:{port}"),
+        _ => format!("{scheme}://{host}"),
+    })
+}
+
+/// Whether `origin` is already in the form [`normalize_origin`] gives.
+pub(crate) fn is_origin(origin: &str) -> bool {
+    normalize_origin(origin).is_ok_and(|normal| normal == origin)
 }
 
 /// A ready app and the sender that starts its shutdown.
@@ -86,8 +103,16 @@ pub struct Built {
 
 /// Opens the backend, loads or creates the secret, seeds the default rules and the `admin` account.
 pub async fn build(options: &Options) -> Result<Built, SetupError> {
-    if let Some(bad) = options.allowed_origins.iter().find(|o| !is_origin(o)) {
-        return Err(SetupError::Origin(bad.clone()));
+    // `CHATCORE_ALLOWED_ORIGINS=` (empty) or "a, b" are fine: blanks are skipped, entries trimmed.
+    let mut configured_origins = Vec::new();
+    for entry in options
+        .allowed_origins
+        .iter()
+        .filter(|o| !o.trim().is_empty())
+    {
+        let origin =
+            normalize_origin(entry).map_err(|why| SetupError::Origin(entry.clone(), why))?;
+        configured_origins.push(origin);
     }
     let (store, fanout, secret): (Arc<dyn MessageStore>, Arc<dyn Fanout>, Secret) = match options
         .backend
@@ -160,7 +185,7 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
         tracing::info!("installed the default bot rules");
     }
     let generated_admin_password = ensure_admin(&chat, options.admin_password.as_deref()).await?;
-    let mut origins = options.allowed_origins.clone();
+    let mut origins = configured_origins.clone();
     let port = options.addr.port();
     origins.push(format!("http://{}", options.addr));
     origins.push(format!("http://localhost:{port}"));
@@ -173,7 +198,7 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
     let access = crate::Access {
         secret,
         identity,
-        identity_origins: options.allowed_origins.clone(),
+        identity_origins: configured_origins,
         allowed_origins: origins,
         secure_cookies: options.secure_cookies,
         max_connections: options.max_connections,
@@ -268,25 +293,44 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_origin;
+    use super::{is_origin, normalize_origin};
 
     #[test]
-    fn origins_are_scheme_host_and_port_only() {
-        for (origin, valid) in [
-            ("https://rentals.example", true),
-            ("http://127.0.0.1:8080", true),
-            ("http://[::1]:8000", true),
-            ("https://rentals.example/", false),
-            ("https://rentals.example/path", false),
-            ("rentals.example", false),
-            ("ftp://rentals.example", false),
-            ("https://", false),
-            ("https://a.example; script-src *", false),
-            ("https://a.example:", false),
-            ("https://a.example:99999x", false),
-            ("https://a b", false),
+    fn origins_are_written_as_browsers_send_them() {
+        for (entry, expected) in [
+            ("https://rentals.example", Some("https://rentals.example")),
+            (" HTTPS://Rentals.Example ", Some("https://rentals.example")),
+            (
+                "https://rentals.example:443",
+                Some("https://rentals.example"),
+            ),
+            ("http://rentals.example:80", Some("http://rentals.example")),
+            ("http://127.0.0.1:8080", Some("http://127.0.0.1:8080")),
+            (
+                "https://rentals.example:8443",
+                Some("https://rentals.example:8443"),
+            ),
+            ("https://rentals.example/", None),
+            ("https://rentals.example/path", None),
+            ("rentals.example", None),
+            ("ftp://rentals.example", None),
+            ("https://", None),
+            ("https://a..b", None),
+            ("https://-a.example", None),
+            ("https://a.example; script-src *", None),
+            ("https://a.example:", None),
+            ("https://a.example:99999", None),
+            ("https://a.example:0", None),
+            ("http://[::1]:8000", None),
+            ("https://a b", None),
         ] {
-            assert_eq!(is_origin(origin), valid, "{origin}");
+            assert_eq!(
+                normalize_origin(entry).ok().as_deref(),
+                expected,
+                "{entry:?}"
+            );
         }
+        assert!(is_origin("https://rentals.example"));
+        assert!(!is_origin("https://Rentals.example"));
     }
 }

@@ -209,7 +209,8 @@ async fn room_session(
     }
     // While the room waits, rooms ahead get accepted without this room changing: its queue place and
     // wait estimate are re-read now and then, and sent when they moved.
-    let mut queue_refresh = tokio::time::interval(QUEUE_REFRESH);
+    let mut queue_refresh =
+        tokio::time::interval_at(tokio::time::Instant::now() + QUEUE_REFRESH, QUEUE_REFRESH);
     queue_refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut shutdown = state.inner.shutdown.clone();
     let mut limiter = Limiter::new();

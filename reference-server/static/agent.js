@@ -33,7 +33,9 @@
     desktop.disabled = Notification.permission !== "default";
   }
   desktop.addEventListener("click", function () {
-    Notification.requestPermission().then(showDesktopState, showDesktopState);
+    // Older browsers take a callback instead of returning a promise.
+    const asked = Notification.requestPermission(showDesktopState);
+    if (asked && asked.then) asked.then(showDesktopState, showDesktopState);
   });
   showDesktopState();
 
@@ -90,12 +92,6 @@
     return anchor;
   }
 
-  // Unread: messages after the last one this browser showed in the room's chat page.
-  function unreadCell(room) {
-    const unread = Math.max(0, room.last_seq - seen(room.id));
-    return cell(unread > 0 ? unread + " unread" : "—", unread > 0 ? "unread" : "");
-  }
-
   function acceptForm(room) {
     const form = document.createElement("form");
     form.method = "post";
@@ -115,49 +111,80 @@
     return form;
   }
 
+  // Each table draws a row once and afterwards only updates its changing cells in place, so a
+  // focused Accept button or link survives live updates.
   const tables = {
     queue: {
       status: "waiting_for_agent",
       order: function (a, b) { return (a.escalated_at || 0) - (b.escalated_at || 0); },
-      row: function (room, index) {
+      create: function (room) {
         const since = room.escalated_at || room.updated_at;
         const wait = cell(elapsed(since), "wait");
         wait.dataset.since = String(since);
-        return [cell(String(index + 1)), cell(chatLink(room)), wait, cell(acceptForm(room))];
+        return [cell("", "place"), cell(chatLink(room)), wait, cell(acceptForm(room))];
       },
+      update: function (row, room, index) { setText(row.querySelector(".place"), String(index + 1)); },
     },
     active: {
       status: "with_agent",
       order: function (a, b) { return b.updated_at - a.updated_at; },
-      row: function (room) {
+      create: function (room) { return [cell(chatLink(room)), cell("", "agent"), cell("", "seq")]; },
+      update: function (row, room) {
         const name = room.agent_id != null ? (agents[String(room.agent_id)] || "Agent " + room.agent_id) : "—";
-        return [cell(chatLink(room)), cell(name), unreadCell(room)];
+        setText(row.querySelector(".agent"), name);
+        showUnread(row.querySelector(".seq"), room);
       },
     },
     bot: {
       status: "bot",
       limit: BOT_ROWS,
       order: function (a, b) { return b.updated_at - a.updated_at; },
-      row: function (room) { return [cell(chatLink(room)), cell(String(room.last_seq)), unreadCell(room)]; },
+      create: function (room) { return [cell(chatLink(room)), cell("", "count"), cell("", "seq")]; },
+      update: function (row, room) {
+        setText(row.querySelector(".count"), String(room.last_seq));
+        showUnread(row.querySelector(".seq"), room);
+      },
     },
   };
+
+  function setText(element, text) {
+    if (element.textContent !== text) element.textContent = text;
+  }
+
+  // Unread: messages after the last one this browser showed in the room's chat page.
+  function showUnread(element, room) {
+    const unread = Math.max(0, room.last_seq - seen(room.id));
+    setText(element, unread > 0 ? unread + " unread" : "—");
+    element.classList.toggle("unread", unread > 0);
+  }
 
   function draw() {
     Object.keys(tables).forEach(function (id) {
       const table = tables[id];
       const body = document.getElementById(id);
+      const empty = body.querySelector("tr.empty");
       let list = Array.from(rooms.values()).filter(function (room) { return room.status === table.status; }).sort(table.order);
       if (table.limit) list = list.slice(0, table.limit);
-      const empty = body.querySelector("tr.empty");
-      body.querySelectorAll("tr[data-room]").forEach(function (row) { row.remove(); });
+      const rows = new Map();
+      body.querySelectorAll("tr[data-room]").forEach(function (row) { rows.set(row.dataset.room, row); });
+      let previous = empty;
       list.forEach(function (room, index) {
-        const row = document.createElement("tr");
-        row.dataset.room = room.id;
-        table.row(room, index).forEach(function (td) { row.appendChild(td); });
-        body.appendChild(row);
+        let row = rows.get(room.id);
+        if (row) {
+          rows.delete(room.id);
+        } else {
+          row = document.createElement("tr");
+          row.dataset.room = room.id;
+          table.create(room).forEach(function (td) { row.appendChild(td); });
+        }
+        table.update(row, room, index);
+        // Moved only when out of place: moving a row would take the focus out of it.
+        if (row.previousElementSibling !== previous) previous.after(row);
+        previous = row;
       });
-      if (empty) empty.hidden = list.length > 0;
-      if (id === "queue") count.textContent = String(list.length);
+      rows.forEach(function (row) { row.remove(); });
+      empty.hidden = list.length > 0;
+      if (id === "queue") setText(count, String(list.length));
     });
     tick();
   }
@@ -177,10 +204,18 @@
     draw();
   }
 
+  let connectedBefore = false;
+
   function connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(scheme + "//" + location.host + "/ws/agent/");
-    socket.addEventListener("open", function () { connection.hidden = true; });
+    socket.addEventListener("open", function () {
+      // Back after a break: what changed meanwhile was never sent, so the lists are fetched again
+      // (and an ended session lands on the login page).
+      if (connectedBefore) { location.reload(); return; }
+      connectedBefore = true;
+      connection.hidden = true;
+    });
     socket.addEventListener("message", function (event) {
       let frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
@@ -191,7 +226,11 @@
     });
     socket.addEventListener("close", function () {
       connection.hidden = false;
-      setTimeout(connect, 2000);
+      // An ended session (logout elsewhere, expiry, disabled account) cannot reconnect: log in again.
+      fetch("/api/v1/session", { credentials: "same-origin" }).then(function (response) {
+        if (response.status === 401) location.href = "/agent/login/";
+        else setTimeout(connect, 2000);
+      }, function () { setTimeout(connect, 2000); });
     });
   }
 

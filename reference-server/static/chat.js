@@ -173,6 +173,13 @@
     counter.classList.toggle("over", length > max);
   }
 
+  // In the widget's panel, Escape closes the panel: the page around the frame cannot hear the key.
+  if (document.body.classList.contains("embedded") && window.parent !== window) {
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") window.parent.postMessage({ type: "chatcore:close" }, "*");
+    });
+  }
+
   const human = document.getElementById("human");
   if (human) human.addEventListener("click", function () { send({ type: "escalate" }); });
   const end = document.getElementById("end");

@@ -16,7 +16,7 @@
       row.hidden = !hit;
       // A rule's "try" result sits in the row below it, and goes with it.
       const below = row.nextElementSibling;
-      if (below && below.classList.contains("draft-row") && !hit) below.hidden = true;
+      if (below && below.classList.contains("draft-row")) below.hidden = !hit || !below.textContent.trim();
       if (hit) shown += 1;
     });
     searchCount.textContent = needle ? shown + " of " + rows.length + " rules match" : "";
@@ -24,11 +24,13 @@
   search.addEventListener("input", filter);
 
   function say(output, text, failed) {
-    output.textContent = text;
-    output.classList.toggle("error", Boolean(failed));
-    output.hidden = false;
+    // A live region is announced when its text changes while it is shown: show it empty, then fill it.
     const row = output.closest("tr.draft-row");
     if (row) row.hidden = false;
+    output.hidden = false;
+    output.textContent = "";
+    output.classList.toggle("error", Boolean(failed));
+    setTimeout(function () { output.textContent = text; }, 50);
   }
 
   function draftOf(form) {

@@ -67,12 +67,16 @@
   // page loads: the chat then belongs to the customer on every device.
   function vouch() {
     if (!customer || !signature) return Promise.resolve();
+    // An unreachable server must not leave the panel hanging: the chat page says what is wrong.
+    const abort = window.AbortController ? new AbortController() : null;
+    if (abort) setTimeout(function () { abort.abort(); }, 10000);
     return fetch(host + "/chat/start/", {
       method: "POST",
       mode: "cors",
       credentials: "include",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ customer: customer, signature: signature }),
+      signal: abort ? abort.signal : undefined,
     }).then(function (response) {
       if (!response.ok) console.warn("chatcore widget: the customer identity was refused (" + response.status + ")");
     }, function () { console.warn("chatcore widget: the chat server is unreachable"); });
@@ -82,7 +86,13 @@
     panel.style.display = "flex";
     bubble.setAttribute("aria-expanded", "true");
     if (frame) { frame.focus(); return; }
-    opening = opening || vouch().then(function () {
+    if (opening) return;
+    const loading = styled("p", { margin: "16px", font: "15px/1.4 system-ui, sans-serif", color: "#5b6577" });
+    loading.textContent = "Connecting…";
+    loading.setAttribute("role", "status");
+    panel.appendChild(loading);
+    opening = vouch().then(function () {
+      loading.remove();
       frame = styled("iframe", { flex: "1", width: "100%", border: "0" });
       frame.title = "Customer support chat";
       frame.src = host + "/chat/?embed=1";
@@ -102,6 +112,10 @@
   });
   close.addEventListener("click", hide);
   panel.addEventListener("keydown", function (event) { if (event.key === "Escape") hide(); });
+  // Escape pressed inside the chat (the frame) arrives as a message from the chat's origin.
+  window.addEventListener("message", function (event) {
+    if (event.origin === host && event.data && event.data.type === "chatcore:close" && panel.style.display !== "none") hide();
+  });
 
   function mount() {
     document.body.appendChild(panel);

@@ -244,9 +244,10 @@ async fn only_the_visitor_chat_may_be_framed_and_only_by_configured_sites() {
         .unwrap();
     let policy = header(&chat, "content-security-policy").unwrap();
     assert!(
-        policy.contains("frame-ancestors 'self' https://rentals.example"),
-        "{policy}"
+        policy.ends_with("; frame-ancestors 'self' https://rentals.example"),
+        "only this server and the configured site: {policy}"
     );
+    assert_eq!(policy.matches("frame-ancestors").count(), 1, "{policy}");
     assert_eq!(header(&chat, "x-frame-options"), None);
     assert!(
         chat.text().await.unwrap().contains("embedded"),
@@ -311,6 +312,34 @@ async fn only_the_visitor_chat_may_be_framed_and_only_by_configured_sites() {
     assert_eq!(
         header(&widget, "cross-origin-resource-policy").as_deref(),
         Some("cross-origin")
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn allowed_origins_are_normalized_and_blanks_skipped() {
+    // As compose files and shells write them: an empty variable, spaces after commas, capitals.
+    let server = TestServer::start_with(|options| {
+        options.allowed_origins = vec![
+            String::new(),
+            " HTTPS://Rentals.Example:443".into(),
+            " ".into(),
+        ];
+    })
+    .await;
+    let preflight = server
+        .client()
+        .request(reqwest::Method::OPTIONS, server.url("/chat/start/"))
+        .header("origin", "https://rentals.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://rentals.example")
     );
     server.stop().await;
 }

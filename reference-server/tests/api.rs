@@ -197,6 +197,7 @@ async fn agent_actions_over_json() {
             "invalid_json",
         ),
         (json!({"text": "x", "extra": 1}), "invalid_json"),
+        (json!({"text": "x", "replaces": 1}), "invalid_request"),
     ] {
         let (status, body) = explain(bad.clone()).await;
         assert!(status.is_client_error(), "{bad}: {status}");

@@ -133,7 +133,12 @@ async fn visitor_and_agent_full_flow() {
     let row = format!("#queue tr[data-room=\"{room}\"]");
     find(&agent, &row).await;
     text_appears(&agent, "#notice", "New chat waiting").await;
-    text_appears(&agent, "#queue-count", "1").await;
+    eventually(
+        &agent,
+        "the queue count is 1",
+        "return document.getElementById('queue-count').textContent === '1';",
+    )
+    .await;
     assert_eq!(
         agent
             .execute("return window.__sameDocument === true;", vec![])
@@ -187,6 +192,19 @@ async fn visitor_and_agent_full_flow() {
     text_appears(&agent, "#messages .bubble.agent", "booking number").await;
     screenshot(&agent, "agent-chat").await;
     screenshot(&visitor, "visitor-with-agent").await;
+
+    // Back on the dashboard the chat is listed with its agent; a new visitor message shows unread.
+    agent.goto(&server.url("/agent/dashboard/")).await.unwrap();
+    let active = format!("#active tr[data-room=\"{room}\"]");
+    text_appears(&agent, &active, "Administrator").await;
+    text_appears(&agent, &active, "—").await;
+    type_and_enter(&visitor, "#text", "One more question").await;
+    text_appears(&agent, &active, "1 unread").await;
+    agent
+        .goto(&server.url(&format!("/agent/chat/{room}/")))
+        .await
+        .unwrap();
+    text_appears(&agent, "#messages .bubble.visitor", "One more question").await;
 
     // The agent closes; the visitor rates.
     find(&agent, "form[action^='/agent/close-chat/'] button")
@@ -245,11 +263,10 @@ async fn html_in_messages_shows_as_text_and_runs_nothing() {
     let mut driver = Driver::start().await;
     let visitor = driver.session(375, 667).await;
     let agent = driver.session(1280, 900).await;
-    // Anything the payload ran would set this.
-    let trap = "window.__ran = false; window.alert = function () { window.__ran = true; };";
+    // The exact text of the newest visitor bubble: the payload must arrive as these characters.
+    let bubble_text = "const b = document.querySelectorAll('#messages .bubble.visitor p'); return b.length ? b[b.length - 1].textContent : null;";
 
     visitor.goto(&server.url("/chat/")).await.unwrap();
-    visitor.execute(trap, vec![]).await.unwrap();
     text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
     type_and_enter(&visitor, "#text", XSS).await;
     text_appears(&visitor, "#messages .bubble.visitor", XSS).await;
@@ -260,7 +277,6 @@ async fn html_in_messages_shows_as_text_and_runs_nothing() {
         .goto(&server.url(&format!("/agent/chat/{room}/")))
         .await
         .unwrap();
-    agent.execute(trap, vec![]).await.unwrap();
     text_appears(&agent, "#messages .bubble.visitor", XSS).await;
     // The rule editor's "try a message" echoes it too.
     let tried = server.url(&format!(
@@ -276,14 +292,10 @@ async fn html_in_messages_shows_as_text_and_runs_nothing() {
             .await
             .unwrap();
         assert_eq!(images, json!(0), "no element was made from the text");
-        let ran = client
-            .execute("return window.__ran;", vec![])
-            .await
-            .unwrap();
-        assert_eq!(ran, json!(false), "nothing ran");
+        let shown = client.execute(bubble_text, vec![]).await.unwrap();
+        assert_eq!(shown, json!(XSS), "the characters as typed");
     }
     agent.goto(&tried).await.unwrap();
-    agent.execute(trap, vec![]).await.unwrap();
     text_appears(&agent, ".tried", XSS).await;
     let images = agent
         .execute(
@@ -463,6 +475,28 @@ async fn the_widget_opens_the_chat_on_the_rental_site() {
     let room = room_of(&browser).await;
     browser.enter_parent_frame().await.unwrap();
     screenshot(&browser, "widget").await;
+    let panel_closed = "return document.activeElement.id === 'chatcore-widget-button' && document.getElementById('chatcore-widget-panel').style.display === 'none';";
+    // Escape inside the chat closes the panel and gives focus back to the bubble.
+    frame.clone().enter_frame().await.unwrap();
+    press(&browser, "\u{E00C}").await;
+    browser.enter_parent_frame().await.unwrap();
+    eventually(
+        &browser,
+        "Escape in the chat closes the panel",
+        panel_closed,
+    )
+    .await;
+    find(&browser, "#chatcore-widget-button")
+        .await
+        .click()
+        .await
+        .unwrap();
+    eventually(
+        &browser,
+        "the panel opens again",
+        "return document.getElementById('chatcore-widget-panel').style.display === 'flex';",
+    )
+    .await;
 
     // The chat belongs to the customer the site vouched for.
     let stored = server.state.chat().room(room).await.unwrap();
@@ -476,12 +510,7 @@ async fn the_widget_opens_the_chat_on_the_rental_site() {
         .click()
         .await
         .unwrap();
-    eventually(
-        &browser,
-        "the panel closes and focus returns",
-        "return document.activeElement.id === 'chatcore-widget-button' && document.getElementById('chatcore-widget-panel').style.display === 'none';",
-    )
-    .await;
+    eventually(&browser, "the close button closes the panel", panel_closed).await;
     browser.close().await.unwrap();
     server.stop().await;
 }
@@ -565,8 +594,43 @@ async fn rule_editor_tries_messages_and_unsaved_rules() {
         .unwrap();
     text_appears(&agent, &format!("{form} .draft-result.error"), "priority").await;
 
-    // Inline disable, and the priority edit of a saved rule.
+    // "Try" on a saved rule tries the row as edited, before saving.
+    let try_box = find(&agent, "#try").await;
+    try_box.clear().await.unwrap();
+    try_box.send_keys("deposit please").await.unwrap();
     let pricing = "tr.rule:has(input[name=intent][value=pricing])";
+    let pricing_result = format!("{pricing} + tr.draft-row .draft-result");
+    find(&agent, &format!("{pricing} button.try-draft"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    text_appears(
+        &agent,
+        &pricing_result,
+        "This rule would answer (pricing, keyword “deposit”",
+    )
+    .await;
+    let keywords = find(&agent, &format!("{pricing} textarea[name=keywords]")).await;
+    keywords.clear().await.unwrap();
+    keywords.send_keys("surcharge").await.unwrap();
+    find(&agent, &format!("{pricing} button.try-draft"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    text_appears(&agent, &pricing_result, "No rule would match").await;
+    assert!(server
+        .state
+        .chat()
+        .rules()
+        .await
+        .unwrap()
+        .rules
+        .iter()
+        .any(|r| r.keywords.iter().any(|k| k == "deposit")));
+
+    // Inline disable, and the priority edit of a saved rule.
     find(&agent, &format!("{pricing} button[value=disable]"))
         .await
         .click()
@@ -695,8 +759,16 @@ async fn everything_works_from_the_keyboard() {
     tab_to(&visitor, "#text", 8).await;
     press(&visitor, "How much is a minivan?\u{E007}").await;
     text_appears(&visitor, "#messages .bubble.bot", "$79 for a minivan").await;
-    let presses = tab_to(&visitor, "#human", 4).await;
-    assert!(presses >= 1, "the message box keeps focus after sending");
+    let focused = visitor
+        .execute("return document.activeElement.id;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        focused,
+        json!("text"),
+        "the message box keeps focus after sending"
+    );
+    tab_to(&visitor, "#human", 4).await;
     assert!(focus_is_visible(&visitor).await, "buttons show focus");
     press(&visitor, "\u{E007}").await;
     text_appears(&visitor, "#status", "number 1 in the queue").await;

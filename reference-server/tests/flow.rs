@@ -578,6 +578,14 @@ async fn a_signed_customer_finds_their_chat_on_another_device() {
         .await
         .unwrap();
     let customer_cookie = support::set_cookie(&response, "chatcore_customer").unwrap();
+    let raw_cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("chatcore_customer="))
+        .unwrap()
+        .to_owned();
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(
         body["room_id"].as_str(),
@@ -592,6 +600,27 @@ async fn a_signed_customer_finds_their_chat_on_another_device() {
         .until(|f| f["type"] == "message" && f["sender"] == "visitor")
         .await;
     assert_eq!(seen["text"].as_str(), Some("Hello from my laptop"));
+    // The customer cookie ends with the browser session.
+    assert!(!raw_cookie.contains("Max-Age"), "{raw_cookie}");
+
+    // A shared laptop: the next customer the site vouches for gets a chat of their own, not the
+    // previous customer's (which this browser's visitor cookie still points at).
+    let response = vouch(&laptop, "customer-77", key.sign("customer-77"), host)
+        .await
+        .unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    let other = body["room_id"].as_str().unwrap();
+    assert_ne!(other, room, "never another customer's chat");
+    let stored = server
+        .state
+        .chat()
+        .room(other.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.participant,
+        chatcore::Participant::Customer("customer-77".into())
+    );
 
     // Refused: a forged signature; a valid one sent from anywhere but the host site (a link to this
     // server, this server's own page); and another customer's cookie opens nothing.
