@@ -704,11 +704,21 @@ impl ChatService {
             .await
     }
 
-    /// Closes an open room. An agent closing must have an active account. [`Error::RoomClosed`] when
-    /// it is closed already.
+    /// Closes an open room. An agent closing must have an active account, and a room with another
+    /// agent may only be closed by a superuser ([`Error::Forbidden`]). [`Error::RoomClosed`] when it
+    /// is closed already.
     pub async fn close(&self, id: RoomId, by: ClosedBy) -> Result<Room> {
         if let ClosedBy::Agent(agent) = by {
-            self.active_agent(agent).await?;
+            let account = self.active_agent(agent).await?;
+            // A conversation belongs to the agent who took it; only a superuser may end another's.
+            let room = self.inner.store.get_room(id).await?;
+            if let (RoomStatus::WithAgent, Some(owner)) = (room.status, room.agent) {
+                if owner != agent && account.role != crate::AgentRole::Superuser {
+                    return Err(Error::Forbidden(format!(
+                        "room {id} is assigned to another agent"
+                    )));
+                }
+            }
         }
         self.close_room(id, by, None).await
     }

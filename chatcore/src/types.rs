@@ -520,28 +520,28 @@ impl NewMessage {
 }
 
 impl SystemEvent {
-    /// A human-readable line for transcripts.
+    /// A human-readable line for transcripts, worded for both the visitor and the agent (both see it).
     pub fn describe(&self) -> String {
         match self {
             SystemEvent::EscalationRequested { reason } => match reason {
                 EscalationReason::Requested => {
-                    "The visitor asked for a human agent; the chat is waiting for one.".into()
+                    "A human agent was requested; waiting for one to join.".into()
                 }
                 EscalationReason::EscalationIntent => {
-                    "The chat was handed over to a human agent and is waiting for one.".into()
+                    "Handing over to a human agent; waiting for one to join.".into()
                 }
                 EscalationReason::RepeatedFallback => {
-                    "The bot could not help, so the chat was handed over to a human agent.".into()
+                    "The assistant could not help, so a human agent will take over; waiting for one to join.".into()
                 }
             },
             SystemEvent::AgentJoined { agent } => format!("Agent {agent} joined the chat."),
             SystemEvent::Closed { by } => match by {
-                ClosedBy::Visitor => "The visitor ended the chat.".into(),
-                ClosedBy::Agent(_) => "The agent closed the chat.".into(),
+                ClosedBy::Visitor => "The chat was ended by the visitor.".into(),
+                ClosedBy::Agent(_) => "The chat was closed by the agent.".into(),
                 ClosedBy::IdleTimeout => "The chat was closed after a period of inactivity.".into(),
             },
             SystemEvent::Rated { rating } => {
-                format!("The visitor rated this chat {} out of 5.", rating.get())
+                format!("Rated {} out of 5. Thank you for the feedback!", rating.get())
             }
         }
     }
@@ -742,7 +742,7 @@ impl NewRule {
         }
         if !(-MAX_RULE_PRIORITY..=MAX_RULE_PRIORITY).contains(&self.priority) {
             return invalid(format!(
-                "priority {} is outside -{MAX_RULE_PRIORITY}..={MAX_RULE_PRIORITY}",
+                "priority {} must be between -{MAX_RULE_PRIORITY} and {MAX_RULE_PRIORITY}",
                 self.priority
             ));
         }

@@ -920,3 +920,38 @@ async fn explain_draft_tries_an_unsaved_edit_or_new_rule() {
     ));
     assert_eq!(h.chat.rules().await.unwrap(), rules_before);
 }
+
+#[tokio::test]
+async fn only_the_assigned_agent_or_a_superuser_closes_a_conversation() {
+    let h = harness().await;
+    let owner = staff(&h.chat, "ana").await;
+    let colleague = staff(&h.chat, "bob").await;
+    let boss = h
+        .chat
+        .create_agent(NewAgent::new("root", "Root", AgentRole::Superuser, "hash"))
+        .await
+        .unwrap();
+    let (room, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    h.chat.request_escalation(room.id).await.unwrap();
+    h.chat.accept(room.id, owner.id).await.unwrap();
+    assert!(matches!(
+        h.chat.close(room.id, ClosedBy::Agent(colleague.id)).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert_eq!(
+        h.chat.room(room.id).await.unwrap().status,
+        RoomStatus::WithAgent
+    );
+    h.chat
+        .close(room.id, ClosedBy::Agent(boss.id))
+        .await
+        .unwrap();
+
+    // Rooms nobody took yet may be closed by any staff member (spam, duplicates).
+    let (waiting, _) = h.chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    h.chat.request_escalation(waiting.id).await.unwrap();
+    h.chat
+        .close(waiting.id, ClosedBy::Agent(colleague.id))
+        .await
+        .unwrap();
+}

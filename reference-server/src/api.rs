@@ -64,9 +64,22 @@ impl From<JsonRejection> for ApiError {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_json",
-            rejection.body_text(),
+            readable_rejection(&rejection.body_text()),
         )
     }
+}
+
+/// A body error as a person reads it: the field and what is wrong, without serde's preamble and
+/// positions ("draft.intent: intent names are lowercase…", not "Failed to deserialize … at line 1").
+fn readable_rejection(text: &str) -> String {
+    let text = text
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .unwrap_or(text);
+    let text = match text.rfind(" at line ") {
+        Some(at) if text[at..].contains(" column ") => &text[..at],
+        _ => text,
+    };
+    text.to_owned()
 }
 
 type ApiResult = Result<Response, ApiError>;

@@ -144,6 +144,16 @@ impl AppState {
         entry.0 <= limit
     }
 
+    /// Forgets the attempts counted under (address, key): a successful login does not count against
+    /// the next one.
+    pub(crate) fn forget_attempts(&self, address: std::net::IpAddr, key: &str) {
+        self.inner
+            .login_attempts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&(address, key.to_owned()));
+    }
+
     /// Ends a session before its expiry.
     pub(crate) fn log_out(&self, session: &auth::Session) {
         let now = self.chat().now();

@@ -29,6 +29,14 @@ const ROOMS_PER_ADDRESS: u32 = 30;
 /// The templates, compiled in; HTML ones auto-escape every value.
 pub(crate) fn templates() -> minijinja::Environment<'static> {
     let mut env = minijinja::Environment::new();
+    // `{{ room.status|status_label }}`: statuses as staff read them.
+    env.add_filter("status_label", |status: String| match status.as_str() {
+        "bot" => "With the bot".to_owned(),
+        "waiting_for_agent" => "Waiting for an agent".to_owned(),
+        "with_agent" => "With an agent".to_owned(),
+        "closed" => "Closed".to_owned(),
+        _ => status,
+    });
     for (name, source) in [
         ("base.html", include_str!("../templates/base.html")),
         ("home.html", include_str!("../templates/home.html")),
@@ -217,6 +225,9 @@ pub(crate) struct Identity {
     customer: Option<String>,
     #[serde(default)]
     signature: Option<String>,
+    /// "Start a new chat" after one ended: an ended chat is not continued.
+    #[serde(default, rename = "new")]
+    new_chat: bool,
 }
 
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
@@ -361,16 +372,18 @@ async fn open_visitor_room(
                 return refuse(
                     StatusCode::BAD_REQUEST,
                     "invalid_json",
-                    "the body is not {\"customer\": …, \"signature\": …}",
+                    "the body is not {\"customer\": …, \"signature\": …, \"new\": true|false}",
                 )
             }
         }
     };
+    let new_chat = identity.as_ref().is_some_and(|i| i.new_chat);
     let mut customer_cookie = None;
     let customer = match identity {
         Some(Identity {
             customer: Some(id),
             signature: Some(signature),
+            ..
         }) => {
             let from_host_site = headers
                 .get(header::ORIGIN)
@@ -399,6 +412,12 @@ async fn open_visitor_room(
             customer_cookie = Some(state.secret().sign("customer", &id));
             Some(id)
         }
+        Some(Identity {
+            customer: None,
+            signature: None,
+            ..
+        })
+        | None => verified_customer(state, headers),
         Some(_) => {
             return refuse(
                 StatusCode::BAD_REQUEST,
@@ -406,9 +425,10 @@ async fn open_visitor_room(
                 "send both customer and signature",
             )
         }
-        None => verified_customer(state, headers),
     };
-    let existing = current_room(state, headers, customer.as_deref()).await;
+    let existing = current_room(state, headers, customer.as_deref())
+        .await
+        .filter(|room| !(new_chat && room.status == RoomStatus::Closed));
     let mut response;
     if existing.is_none() && !state.attempt(peer.ip(), "start", ROOMS_PER_ADDRESS, LOGIN_WINDOW) {
         return refuse(
@@ -500,17 +520,17 @@ pub(crate) struct LoginForm {
 /// Whether this address may try this username again now. Keyed by both, so behind a reverse proxy
 /// (one address for everyone) one person's typos do not lock out the others.
 fn login_allowed(state: &AppState, address: std::net::IpAddr, username: &str) -> bool {
-    // Usernames are at most 64 characters; anything longer is counted under its first 64.
-    let name: String = username.trim().to_lowercase().chars().take(64).collect();
-    let per_name = state.attempt(
-        address,
-        &format!("login:{name}"),
-        LOGIN_ATTEMPTS,
-        LOGIN_WINDOW,
-    );
+    let per_name = state.attempt(address, &login_key(username), LOGIN_ATTEMPTS, LOGIN_WINDOW);
     // Per address too, whatever the username: spraying one password over many names is limited.
     let per_address = state.attempt(address, "login", LOGIN_ATTEMPTS_PER_ADDRESS, LOGIN_WINDOW);
     per_name && per_address
+}
+
+/// The rate-limit key of a username. Usernames are at most 64 characters; anything longer is
+/// counted under its first 64.
+fn login_key(username: &str) -> String {
+    let name: String = username.trim().to_lowercase().chars().take(64).collect();
+    format!("login:{name}")
 }
 
 /// `POST /agent/login/`.
@@ -561,6 +581,8 @@ pub(crate) async fn login(
             StatusCode::UNAUTHORIZED,
         );
     };
+    // Typos before a successful login are forgiven; the per-address count (password spraying) stays.
+    state.forget_attempts(peer.ip(), &login_key(&form.username));
     let session = Session::new(agent.id, state.chat().now());
     let mut response = Redirect::to("/agent/dashboard/").into_response();
     let max_age = auth::SESSION_HOURS * 3600;
@@ -726,6 +748,8 @@ pub(crate) async fn agent_chat(
         csrf => state.secret().csrf_token(&session.nonce),
         room => room_context(&room, None),
         mine => room.agent == Some(agent.id),
+        // The service's rule: another agent's conversation is closed by a superuser only.
+        may_close => room.agent.is_none_or(|owner| owner == agent.id) || agent.role == chatcore::AgentRole::Superuser,
         max_chars => state.chat().config().max_message_chars,
     };
     render(&state, "agent_chat.html", context)
@@ -838,6 +862,25 @@ pub(crate) struct RulesQuery {
     try_text: Option<String>,
     #[serde(default)]
     search: Option<String>,
+    /// What the last form did (`created`, `updated`, `enabled`, `disabled`, `deleted`), for the
+    /// confirmation after its redirect.
+    #[serde(default)]
+    done: Option<String>,
+    #[serde(default)]
+    rule: Option<u64>,
+}
+
+/// A rule form the store refused: shown again as submitted, with the reason next to it.
+#[derive(Debug, serde::Serialize)]
+struct RefusedEdit {
+    id: Option<u64>,
+    intent: String,
+    keywords: String,
+    response: String,
+    priority: String,
+    active: bool,
+    language: String,
+    error: String,
 }
 
 fn rule_context(rule: &chatcore::BotRule) -> minijinja::Value {
@@ -869,7 +912,7 @@ async fn rules_page(
     agent: &Agent,
     session: &Session,
     query: RulesQuery,
-    error: Option<String>,
+    refused: Option<RefusedEdit>,
     status: StatusCode,
 ) -> Response {
     let mut rules = match state.chat().rules().await {
@@ -884,7 +927,7 @@ async fn rules_page(
     };
     // As the matcher weighs them: highest priority first.
     rules.sort_by_key(|rule| (std::cmp::Reverse(rule.priority), rule.id));
-    let search = query.search.unwrap_or_default();
+    let search = query.search.clone().unwrap_or_default();
     let needle = search.trim().to_lowercase();
     let shown: Vec<_> = rules
         .iter()
@@ -925,15 +968,35 @@ async fn rules_page(
         total => rules.len(),
         search => search,
         tried => tried,
-        error => error,
+        refused => refused,
+        done => done_message(query.done.as_deref(), query.rule),
     };
     render_with_status(state, "rules.html", context, status)
+}
+
+/// The confirmation shown after a rule form's redirect.
+fn done_message(done: Option<&str>, rule: Option<u64>) -> Option<String> {
+    let rule = rule.map_or_else(|| "The rule".to_owned(), |id| format!("Rule {id}"));
+    Some(match done? {
+        "created" => format!("{rule} was added. It answers from the next message on."),
+        "updated" => format!("{rule} was saved. It answers from the next message on."),
+        "enabled" => format!("{rule} is on."),
+        "disabled" => format!("{rule} is off: the bot no longer uses it."),
+        "deleted" => format!("{rule} was deleted."),
+        _ => return None,
+    })
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct RuleForm {
     #[serde(default)]
     csrf: String,
+    /// The "Try a message" text and the search when the form was sent (copied in by rules.js), so
+    /// the page comes back as it was.
+    #[serde(default, rename = "try")]
+    try_text: Option<String>,
+    #[serde(default)]
+    search: Option<String>,
     action: String,
     #[serde(default)]
     id: Option<u64>,
@@ -963,7 +1026,7 @@ impl RuleForm {
         let priority = i32::try_from(priority)
             .ok()
             .filter(|p| i64::from(*p).abs() <= limit)
-            .ok_or_else(|| format!("priority {priority} is outside -{limit}..={limit}"))?;
+            .ok_or_else(|| format!("priority {priority} must be between -{limit} and {limit}"))?;
         let keywords = self
             .keywords
             .split(',')
@@ -1001,49 +1064,85 @@ pub(crate) async fn bot_responses_action(
     }
     let chat = state.chat();
     let id = form.id.map(chatcore::RuleId);
-    let result: Result<(), String> = match (form.action.as_str(), id) {
+    // The store's messages start with what failed ("invalid bot rule: …"); the form says which rule.
+    let text = |e: chatcore::Error| match e {
+        chatcore::Error::InvalidRule { reason } => reason,
+        other => other.to_string(),
+    };
+    let result: Result<(&str, Option<u64>), String> = match (form.action.as_str(), id) {
         ("create", _) => match form.new_rule() {
             Ok(rule) => chat
                 .create_rule(rule)
                 .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+                .map(|rule| ("created", Some(rule.id.0)))
+                .map_err(text),
             Err(e) => Err(e),
         },
         ("update", Some(id)) => match form.new_rule() {
             Ok(rule) => chat
                 .update_rule(id, rule)
                 .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+                .map(|_| ("updated", Some(id.0)))
+                .map_err(text),
             Err(e) => Err(e),
         },
         ("enable", Some(id)) => chat
             .set_rule_active(id, true)
             .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
+            .map(|_| ("enabled", Some(id.0)))
+            .map_err(text),
         ("disable", Some(id)) => chat
             .set_rule_active(id, false)
             .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-        ("delete", Some(id)) => chat.delete_rule(id).await.map_err(|e| e.to_string()),
+            .map(|_| ("disabled", Some(id.0)))
+            .map_err(text),
+        ("delete", Some(id)) => chat
+            .delete_rule(id)
+            .await
+            .map(|_| ("deleted", Some(id.0)))
+            .map_err(text),
         _ => Err("unknown action".into()),
     };
     match result {
-        Ok(()) => Redirect::to("/agent/bot-responses/").into_response(),
+        Ok((done, rule)) => {
+            let back = serde_urlencoded::to_string([
+                ("done", Some(done.to_owned())),
+                ("rule", rule.map(|id| id.to_string())),
+                (
+                    "try",
+                    form.try_text.clone().filter(|t| !t.trim().is_empty()),
+                ),
+                (
+                    "search",
+                    form.search.clone().filter(|t| !t.trim().is_empty()),
+                ),
+            ])
+            .unwrap_or_default();
+            Redirect::to(&format!("/agent/bot-responses/?{back}")).into_response()
+        }
         Err(error) => {
             let query = RulesQuery {
-                try_text: None,
-                search: None,
+                try_text: form.try_text.clone(),
+                search: form.search.clone(),
+                done: None,
+                rule: None,
+            };
+            let refused = RefusedEdit {
+                id: form.id,
+                intent: form.intent,
+                keywords: form.keywords,
+                response: form.response,
+                priority: form.priority,
+                active: form.active.is_some(),
+                language: form.language,
+                error,
             };
             rules_page(
                 &state,
                 &agent,
                 &session,
                 query,
-                Some(error),
+                Some(refused),
                 StatusCode::BAD_REQUEST,
             )
             .await
@@ -1053,8 +1152,9 @@ pub(crate) async fn bot_responses_action(
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct AnalyticsQuery {
+    /// Parsed by the handler, so a bad value gets the page's own message.
     #[serde(default)]
-    days: Option<u32>,
+    days: Option<String>,
     #[serde(default)]
     format: Option<String>,
 }
@@ -1068,7 +1168,19 @@ pub(crate) async fn analytics(
     let Some((agent, _)) = current_agent(&state, &headers).await else {
         return Redirect::to("/agent/login/").into_response();
     };
-    let days = query.days.unwrap_or(7).clamp(1, 365);
+    let days = match query.days.as_deref().map(str::trim) {
+        None | Some("") => 7,
+        Some(text) => match text.parse::<u32>() {
+            Ok(days @ 1..=365) => days,
+            _ => {
+                return error_page(
+                    &state,
+                    StatusCode::BAD_REQUEST,
+                    "days must be a whole number from 1 to 365, e.g. ?days=30.",
+                )
+            }
+        },
+    };
     let window = chatcore::AnalyticsWindow::last_days(state.chat().now(), days);
     let figures = match state.chat().analytics(window).await {
         Ok(figures) => figures,

@@ -61,7 +61,10 @@
 
   function elapsed(since) {
     const seconds = Math.max(0, Math.floor((Date.now() - since) / 1000));
-    return Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0");
+    const hours = Math.floor(seconds / 3600);
+    const minutes = Math.floor((seconds % 3600) / 60);
+    const clock = String(minutes).padStart(hours ? 2 : 1, "0") + ":" + String(seconds % 60).padStart(2, "0");
+    return hours ? hours + ":" + clock : clock;
   }
 
   function tick() {
@@ -139,11 +142,14 @@
       status: "bot",
       limit: BOT_ROWS,
       order: function (a, b) { return b.updated_at - a.updated_at; },
-      create: function (room) { return [cell(chatLink(room)), cell("", "count"), cell("", "seq")]; },
-      update: function (row, room) {
-        setText(row.querySelector(".count"), String(room.last_seq));
-        showUnread(row.querySelector(".seq"), room);
+      // Bot chats' messages are not sent to agents (they would flood every dashboard): this list
+      // shows when each chat started, which stays true.
+      create: function (room) {
+        const opened = cell(elapsed(room.created_at), "wait");
+        opened.dataset.since = String(room.created_at);
+        return [cell(chatLink(room)), opened];
       },
+      update: function () {},
     },
   };
 

@@ -15,6 +15,9 @@
   const counter = document.getElementById("counter");
   const errorLine = document.getElementById("error");
   const rating = document.getElementById("rating");
+  const ended = document.getElementById("ended");
+  const newChat = document.getElementById("new-chat");
+  let lastSent = null;
   let lastSeq = 0;
   let socket = null;
   let retry = 0;
@@ -29,6 +32,7 @@
   }
 
   function render(message) {
+    if (message.client_id && message.sender === role) lastSent = null; // acknowledged
     if (message.seq <= lastSeq) return; // already shown
     if (message.seq > lastSeq + 1) { resync(); return; } // a gap: ask for it
     lastSeq = message.seq;
@@ -87,10 +91,24 @@
     statusLine.textContent = labels[frame.status] || frame.status;
     root.dataset.status = frame.status;
     closed = frame.status === "closed";
+    const focusWasHere = root.contains(document.activeElement);
     if (form) form.hidden = closed;
     if (rating) rating.hidden = !(closed && role === "visitor" && !frame.rating);
+    if (ended) ended.hidden = !closed;
     const human = document.getElementById("human");
     if (human) human.hidden = frame.status !== "bot";
+    const accept = document.getElementById("accept");
+    if (accept) accept.hidden = frame.status !== "waiting_for_agent";
+    const closeForm = document.getElementById("close");
+    if (closeForm) closeForm.hidden = closed;
+    // A button that just hid (Talk to a human, a rating, End chat) must not drop focus to the page.
+    const active = document.activeElement;
+    if (focusWasHere && (!active || active === document.body || active.offsetParent === null)) {
+      const next = [text, rating && rating.querySelector("button"), newChat].find(function (candidate) {
+        return candidate && candidate.offsetParent !== null;
+      });
+      if (next) next.focus();
+    }
   }
 
   function showError(message) {
@@ -128,7 +146,12 @@
         typing.hidden = false;
         clearTimeout(typingTimer);
         typingTimer = setTimeout(function () { typing.hidden = true; }, 4000);
-      } else if (frame.type === "error") showError(frame.message);
+      } else if (frame.type === "error") {
+        showError(frame.message);
+        // A refused message keeps its text: put it back if nothing else was typed meanwhile.
+        if (lastSent && text && !text.value) { text.value = lastSent; updateCounter(); }
+        lastSent = null;
+      }
     });
     socket.addEventListener("close", function () {
       banner.textContent = "Connection lost — reconnecting…";
@@ -146,6 +169,7 @@
       if ([...value].length > max) { showError("Your message is longer than " + max + " characters."); return; }
       const id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 36);
       if (send({ type: "message", text: value, client_id: id })) {
+        lastSent = value;
         text.value = "";
         // The next keystroke starts a new message: announce it at once.
         lastTypingSent = 0;
@@ -183,7 +207,10 @@
   const human = document.getElementById("human");
   if (human) human.addEventListener("click", function () { send({ type: "escalate" }); });
   const end = document.getElementById("end");
-  if (end) end.addEventListener("click", function () { send({ type: "close" }); });
+  if (end) end.addEventListener("click", function () {
+    if (window.confirm("End this chat?")) send({ type: "close" });
+  });
+  if (newChat) newChat.addEventListener("click", function () { start(true); });
   if (rating) {
     rating.querySelectorAll("button[data-score]").forEach(function (button) {
       button.addEventListener("click", function () {
@@ -191,23 +218,32 @@
       });
     });
   }
-  const canned = document.getElementById("canned");
-  if (canned) canned.addEventListener("change", function () {
-    if (canned.value) { text.value = canned.value; canned.value = ""; updateCounter(); text.focus(); }
+  document.querySelectorAll(".canned-list button").forEach(function (button) {
+    button.addEventListener("click", function () {
+      text.value = button.textContent;
+      button.closest("details").open = false;
+      updateCounter();
+      text.focus();
+    });
   });
 
   // A new visitor gets a room when the page runs, not when it is fetched (crawlers make none).
-  if (room) {
-    connect();
-  } else {
-    fetch("/chat/start/", { method: "POST", credentials: "same-origin" })
+  // "Start a new chat" after one ended asks for a fresh room and loads the page again with it.
+  function start(fresh) {
+    fetch("/chat/start/", { method: "POST", credentials: "same-origin", body: fresh ? JSON.stringify({ new: true }) : "" })
       .then(function (response) { return response.json(); })
       .then(function (body) {
-        if (!body.room_id) throw new Error("no room");
+        if (!body.room_id) throw new Error((body.error && body.error.message) || "");
+        if (fresh) { location.reload(); return; }
         room = body.room_id;
         root.dataset.room = room;
         connect();
       })
-      .catch(function () { showError("The chat is unavailable right now. Please reload the page in a moment."); });
+      .catch(function (error) {
+        if (form) form.hidden = false;
+        showError(error.message || "The chat is unavailable right now. Please reload the page in a moment.");
+      });
   }
+  if (room) connect(); else start(false);
+  if (document.body.classList.contains("embedded") && text) text.focus();
 })();

@@ -35,8 +35,9 @@
 
   function draftOf(form) {
     const value = function (name) { const field = form.elements[name]; return field ? field.value : ""; };
+    // The same rule as saving: digits only (Number() would also take "1e3").
+    if (!/^\s*-?\d+\s*$/.test(value("priority"))) throw new Error("Priority must be a whole number.");
     const priority = Number(value("priority"));
-    if (!Number.isInteger(priority)) throw new Error("Priority must be a whole number.");
     return {
       intent: value("intent").trim(),
       keywords: value("keywords").split(",").map(function (k) { return k.trim(); }).filter(Boolean),
@@ -79,6 +80,33 @@
         if (!result.ok) { say(output, (result.body.error && result.body.error.message) || "The rule is not valid.", true); return; }
         say(output, "With this unsaved " + (id === null ? "rule" : "edit") + ": " + describe(result.body), false);
       }).catch(function () { say(output, "Could not reach the server; try again.", true); });
+    });
+  });
+  // Every rule form takes the "Try a message" text and the search along, so the page comes back as
+  // it was; toggling or deleting asks first when it would lose something.
+  function dirty(form) {
+    return Array.from(form.elements).some(function (field) {
+      return (field.tagName === "TEXTAREA" || field.type === "number" || field.type === "text") && field.value !== field.defaultValue;
+    });
+  }
+  document.querySelectorAll("form[action='/agent/bot-responses/'][method='post']").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      const action = event.submitter && event.submitter.value;
+      const id = form.elements.id ? form.elements.id.value : null;
+      if (action === "delete" && !window.confirm("Delete rule " + id + "? This cannot be undone.")) { event.preventDefault(); return; }
+      if ((action === "enable" || action === "disable") && dirty(form) &&
+          !window.confirm("Rule " + id + " has unsaved changes, which turning it " + (action === "enable" ? "on" : "off") + " discards. Continue?")) {
+        event.preventDefault();
+        return;
+      }
+      [["try", tryBox.value], ["search", search.value]].forEach(function (pair) {
+        if (!pair[1].trim()) return;
+        const carry = document.createElement("input");
+        carry.type = "hidden";
+        carry.name = pair[0];
+        carry.value = pair[1];
+        form.appendChild(carry);
+      });
     });
   });
   filter();

@@ -171,11 +171,16 @@ async fn visitor_and_agent_full_flow() {
         "return !document.getElementById('typing').hidden;",
     )
     .await;
-    let canned = find(&agent, "#canned").await;
-    canned
-        .select_by_index(2)
+    find(&agent, "details.canned summary")
         .await
-        .expect("a canned response to pick");
+        .click()
+        .await
+        .unwrap();
+    find(&agent, "details.canned .canned-list button:nth-child(2)")
+        .await
+        .click()
+        .await
+        .unwrap();
     let inserted = eventually(
         &agent,
         "the canned response is in the reply box",
@@ -233,6 +238,12 @@ async fn visitor_and_agent_full_flow() {
     .await;
     let rated = server.state.chat().room(room).await.unwrap();
     assert_eq!(rated.rating.map(|r| r.get()), Some(5));
+    text_appears(
+        &visitor,
+        "#messages .bubble.system",
+        "Thank you for the feedback",
+    )
+    .await;
 
     // The analytics page shows it.
     agent.goto(&server.url("/agent/analytics/")).await.unwrap();
@@ -251,6 +262,20 @@ async fn visitor_and_agent_full_flow() {
         .unwrap();
     assert_eq!(bars.len(), 7, "a bar per day");
     screenshot(&agent, "agent-analytics").await;
+    // After it ended, the visitor can start over in a new chat.
+    find(&visitor, "#new-chat").await.click().await.unwrap();
+    let fresh = eventually(
+        &visitor,
+        "a new chat opens",
+        &format!(
+            "const r = document.getElementById('chat').dataset.room; return r && r !== {} ? r : null;",
+            json!(room.to_string())
+        ),
+    )
+    .await;
+    assert_ne!(fresh.as_str().unwrap(), room.to_string());
+    text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
+
     visitor.close().await.unwrap();
     agent.close().await.unwrap();
     server.stop().await;
@@ -278,6 +303,20 @@ async fn html_in_messages_shows_as_text_and_runs_nothing() {
         .await
         .unwrap();
     text_appears(&agent, "#messages .bubble.visitor", XSS).await;
+    // The agent watching this chat with the bot can take it the moment it is escalated.
+    eventually(
+        &agent,
+        "no Accept while with the bot",
+        "return document.getElementById('accept').hidden;",
+    )
+    .await;
+    find(&visitor, "#human").await.click().await.unwrap();
+    eventually(
+        &agent,
+        "Accept appears live",
+        "return !document.getElementById('accept').hidden;",
+    )
+    .await;
     // The rule editor's "try a message" echoes it too.
     let tried = server.url(&format!(
         "/agent/bot-responses/?try={}",
@@ -357,6 +396,21 @@ async fn visitor_page_fits_a_375_px_phone() {
     text_appears(&visitor, "#counter", "5 / 1000").await;
     screenshot(&visitor, "visitor-375").await;
     visitor.close().await.unwrap();
+
+    // An agent on a phone: every staff page fits too (wide tables scroll inside their card).
+    let agent = driver.session(375, 667).await;
+    login(&agent, &server.base).await;
+    for path in [
+        "/agent/dashboard/",
+        "/agent/bot-responses/",
+        "/agent/analytics/",
+        "/admin/",
+    ] {
+        agent.goto(&server.url(path)).await.unwrap();
+        find(&agent, "main").await;
+        no_horizontal_scroll(&agent, path).await;
+    }
+    agent.close().await.unwrap();
     server.stop().await;
 }
 
@@ -631,12 +685,26 @@ async fn rule_editor_tries_messages_and_unsaved_rules() {
         .any(|r| r.keywords.iter().any(|k| k == "deposit")));
 
     // Inline disable, and the priority edit of a saved rule.
+    // The row still holds the unsaved keyword edit: turning it off asks before discarding it.
     find(&agent, &format!("{pricing} button[value=disable]"))
         .await
         .click()
         .await
         .unwrap();
+    let question = agent.get_alert_text().await.unwrap();
+    assert!(question.contains("unsaved changes"), "{question}");
+    agent.accept_alert().await.unwrap();
     find(&agent, &format!("{pricing} button[value=enable]")).await;
+    text_appears(&agent, ".notice-saved", "is off").await;
+    let kept_try = agent
+        .execute("return document.getElementById('try').value;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        kept_try,
+        json!("deposit please"),
+        "the try text survives the save"
+    );
     let saved = server.state.chat().rules().await.unwrap().rules;
     assert!(
         !saved

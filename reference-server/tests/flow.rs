@@ -456,6 +456,49 @@ async fn staff_edit_rules_and_read_analytics() {
         .await
         .unwrap();
     assert_eq!(created.status(), 303);
+    let back = created.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        back.starts_with("/agent/bot-responses/?done=created&rule="),
+        "{back}"
+    );
+    let confirmation = server.page(&agent, &back).await;
+    assert!(
+        confirmation.contains("was added"),
+        "the editor confirms the save"
+    );
+
+    // A refused rule comes back as typed, with the reason, and nothing is stored.
+    let rules_before = server.state.chat().rules().await.unwrap();
+    let refused = agent
+        .post(server.url("/agent/bot-responses/"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("action", "create"),
+            ("intent", "towing"),
+            ("keywords", "tow truck, winch"),
+            ("response", "We send a tow truck."),
+            ("priority", "99999999"),
+            ("language", "en"),
+            ("try", "I need a tow truck"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let page = refused.text().await.unwrap();
+    for kept in [
+        "tow truck, winch",
+        "We send a tow truck.",
+        "99999999",
+        "I need a tow truck",
+    ] {
+        assert!(page.contains(kept), "{kept:?} is still in the form");
+    }
+    assert!(
+        page.contains("must be between -1000000 and 1000000"),
+        "in words, not Rust ranges"
+    );
+    assert_eq!(server.state.chat().rules().await.unwrap(), rules_before);
     let bad = agent
         .post(server.url("/agent/bot-responses/"))
         .form(&[
