@@ -51,6 +51,18 @@ async fn login(client: &Client, server_url: &str) {
     .await;
 }
 
+/// A visitor on a phone opening the chat page at `url`, once the welcome shows.
+async fn phone_visitor(driver: &mut Driver, url: &str) -> Client {
+    let visitor = driver.session(375, 667).await;
+    visitor.goto(url).await.unwrap();
+    welcomed(&visitor).await;
+    visitor
+}
+
+async fn welcomed(client: &Client) {
+    text_appears(client, "#messages .bubble.bot", "rental assistant").await;
+}
+
 /// The seqs of the rendered messages, in page order.
 async fn rendered_seqs(client: &Client) -> Vec<u64> {
     let seqs = client
@@ -105,9 +117,7 @@ async fn visitor_and_agent_full_flow() {
         .await
         .unwrap();
 
-    let visitor = driver.session(375, 667).await;
-    visitor.goto(&server.url("/chat/")).await.unwrap();
-    text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
+    let visitor = phone_visitor(&mut driver, &server.url("/chat/")).await;
     for (asked, (question, answer)) in SAMPLES.iter().enumerate() {
         type_and_enter(&visitor, "#text", question).await;
         // The newest bubble is the bot's answer to this question (welcome + one answer per question).
@@ -274,7 +284,7 @@ async fn visitor_and_agent_full_flow() {
     )
     .await;
     assert_ne!(fresh.as_str().unwrap(), room.to_string());
-    text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
+    welcomed(&visitor).await;
 
     visitor.close().await.unwrap();
     agent.close().await.unwrap();
@@ -286,13 +296,11 @@ async fn html_in_messages_shows_as_text_and_runs_nothing() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let server = TestServer::start().await;
     let mut driver = Driver::start().await;
-    let visitor = driver.session(375, 667).await;
+    let visitor = phone_visitor(&mut driver, &server.url("/chat/")).await;
     let agent = driver.session(1280, 900).await;
     // The exact text of the newest visitor bubble: the payload must arrive as these characters.
     let bubble_text = "const b = document.querySelectorAll('#messages .bubble.visitor p'); return b.length ? b[b.length - 1].textContent : null;";
 
-    visitor.goto(&server.url("/chat/")).await.unwrap();
-    text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
     type_and_enter(&visitor, "#text", XSS).await;
     text_appears(&visitor, "#messages .bubble.visitor", XSS).await;
     let room = room_of(&visitor).await;
@@ -354,9 +362,7 @@ async fn visitor_page_fits_a_375_px_phone() {
     let _turn = ONE_AT_A_TIME.lock().await;
     let server = TestServer::start().await;
     let mut driver = Driver::start().await;
-    let visitor = driver.session(375, 667).await;
-    visitor.goto(&server.url("/chat/")).await.unwrap();
-    text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
+    let visitor = phone_visitor(&mut driver, &server.url("/chat/")).await;
     let width = visitor
         .execute("return window.innerWidth;", vec![])
         .await
@@ -420,9 +426,7 @@ async fn a_dropped_connection_shows_the_banner_and_resumes_without_duplicates() 
     let server = TestServer::start().await;
     let proxy = Proxy::to(server.addr).await;
     let mut driver = Driver::start().await;
-    let visitor = driver.session(375, 667).await;
-    visitor.goto(&proxy.url("/chat/")).await.unwrap();
-    text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
+    let visitor = phone_visitor(&mut driver, &proxy.url("/chat/")).await;
     type_and_enter(&visitor, "#text", "I need to talk to someone").await;
     text_appears(&visitor, "#status", "in the queue").await;
     let room = room_of(&visitor).await;
@@ -523,7 +527,7 @@ async fn the_widget_opens_the_chat_on_the_rental_site() {
     bubble.click().await.unwrap();
     let frame = find(&browser, "#chatcore-widget-panel iframe").await;
     frame.clone().enter_frame().await.unwrap();
-    text_appears(&browser, "#messages .bubble.bot", "rental assistant").await;
+    welcomed(&browser).await;
     type_and_enter(&browser, "#text", "How much is an SUV?").await;
     text_appears(&browser, "#messages .bubble.bot", "$69 for an").await;
     let room = room_of(&browser).await;
@@ -815,9 +819,7 @@ async fn everything_works_from_the_keyboard() {
     )
     .await;
 
-    let visitor = driver.session(375, 667).await;
-    visitor.goto(&server.url("/chat/")).await.unwrap();
-    text_appears(&visitor, "#messages .bubble.bot", "rental assistant").await;
+    let visitor = phone_visitor(&mut driver, &server.url("/chat/")).await;
     // The first stop is the skip link; the message box comes before the buttons.
     tab_to(&visitor, "a.skip", 1).await;
     assert!(
