@@ -3,6 +3,8 @@
 //! Run them with `cargo bench -p benches`; docs/PERFORMANCE.md lists the commands and the numbers
 //! measured on the reference machine.
 
+pub mod corpus;
+
 use chatcore::{MessageStore, NewMessage, Participant, Room, RoomId, Sender, Timestamp};
 
 /// A 60–120 character visitor message, like the ones the bot answers.
