@@ -18,7 +18,7 @@ use std::thread;
 use std::time::Duration;
 
 use chatcore::{Error, Result};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
@@ -131,8 +131,15 @@ pub(crate) struct Workers {
 }
 
 impl Workers {
-    /// Starts the writer on `writer` and one reader thread per connection in `readers`.
-    pub(crate) fn start(writer: Connection, readers: Vec<Connection>, name: &str) -> Result<Self> {
+    /// Starts the writer on `writer`, one reader thread per connection in `readers`, and, with a
+    /// `checkpointer` connection (file databases), the thread that copies the WAL into the file
+    /// beside the writer.
+    pub(crate) fn start(
+        writer: Connection,
+        readers: Vec<Connection>,
+        checkpointer: Option<Connection>,
+        name: &str,
+    ) -> Result<Self> {
         let mut reader_threads = Vec::with_capacity(readers.len());
         let reads = if readers.is_empty() {
             None
@@ -152,15 +159,27 @@ impl Workers {
             }
             Some(reads)
         };
+        // One pending signal is enough: the checkpointer catches up with everything written so far.
+        let (wrote, wrote_queue) = crossbeam_channel::bounded::<()>(1);
+        let checkpoint_thread = match checkpointer {
+            Some(conn) => Some(
+                thread::Builder::new()
+                    .name(format!("{name}-checkpoint"))
+                    .spawn(move || checkpoint_loop(&conn, &wrote_queue))
+                    .map_err(spawn_err)?,
+            ),
+            None => None,
+        };
         let (writes, write_queue) = crossbeam_channel::unbounded::<Box<dyn WriteJob>>();
         let (done_tx, done_rx) = oneshot::channel();
         thread::Builder::new()
             .name(format!("{name}-writer"))
             .spawn(move || {
-                write_loop(&writer, &write_queue);
+                write_loop(&writer, &write_queue, &wrote);
+                drop(wrote);
                 // The writer's connection closes last: only then can it fold the whole WAL into the
                 // database file, so that after `close` the file alone holds everything.
-                for reader in reader_threads {
+                for reader in reader_threads.into_iter().chain(checkpoint_thread) {
                     let _ = reader.join();
                 }
                 if let Err(error) = writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
@@ -230,23 +249,14 @@ impl Workers {
     }
 }
 
-/// The writer counts as idle after this long without a job, and then checkpoints if it wrote.
-/// Under load a job always arrives sooner, so busy stores checkpoint only at `wal_autocheckpoint`.
-const IDLE_AFTER: Duration = Duration::from_millis(250);
+/// How long the checkpointer lets writes accumulate after the first one: a page rewritten many times
+/// within it (an index page, a busy room's row) is copied into the file once.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
-fn write_loop(conn: &Connection, queue: &Receiver<Box<dyn WriteJob>>) {
-    let mut wrote_since_checkpoint = false;
+fn write_loop(conn: &Connection, queue: &Receiver<Box<dyn WriteJob>>, wrote: &Sender<()>) {
     loop {
-        let first = match queue.recv_timeout(IDLE_AFTER) {
-            Ok(job) => job,
-            Err(RecvTimeoutError::Timeout) => {
-                if wrote_since_checkpoint {
-                    checkpoint_when_idle(conn);
-                    wrote_since_checkpoint = false;
-                }
-                continue;
-            }
-            Err(RecvTimeoutError::Disconnected) => return,
+        let Ok(first) = queue.recv() else {
+            return;
         };
         let mut batch = Vec::with_capacity(16);
         batch.push(first);
@@ -276,18 +286,28 @@ fn write_loop(conn: &Connection, queue: &Receiver<Box<dyn WriteJob>>) {
             Ok(false) => BatchOutcome::RolledBack,
             Err(e) => BatchOutcome::Failed(e),
         };
-        wrote_since_checkpoint |= matches!(outcome, BatchOutcome::Committed);
+        if matches!(outcome, BatchOutcome::Committed) {
+            // Full means a signal is already pending; the checkpointer will see this write too.
+            let _ = wrote.try_send(());
+        }
         for job in batch {
             job.finish(outcome);
         }
     }
 }
 
-/// Copies the WAL into the database while nobody is waiting for the writer, so a quiet store keeps a
-/// small WAL (and a fast recovery) while a busy one checkpoints only at `wal_autocheckpoint`.
-fn checkpoint_when_idle(conn: &Connection) {
-    if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-        tracing::warn!(%error, "idle SQLite checkpoint failed; the next one will retry");
+/// Copies the WAL into the database file on its own connection, so the writer never stops for it: a
+/// checkpoint on the writer (SQLite's automatic one) held every write for a quarter of a second at a
+/// time under load. PASSIVE: it copies what no reader still needs, waits for nobody, and lets the
+/// writer start the WAL over once everything is copied, so the WAL stays small. The writer's
+/// `wal_autocheckpoint` remains as a backstop for a WAL this thread cannot keep up with.
+fn checkpoint_loop(conn: &Connection, wrote: &Receiver<()>) {
+    while wrote.recv().is_ok() {
+        thread::sleep(CHECKPOINT_EVERY);
+        while wrote.try_recv().is_ok() {}
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "SQLite checkpoint failed; the next write retries");
+        }
     }
 }
 

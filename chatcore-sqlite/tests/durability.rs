@@ -392,3 +392,35 @@ fn processes_opening_a_new_file_at_once_all_succeed() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wal_stays_bounded_under_sustained_writes() {
+    let dir = temp_dir();
+    let path = dir.path().join("chat.db");
+    let options = SqliteOptions::default().wal_checkpoint_bytes(1024 * 1024);
+    let store = SqliteStore::open_with(&path, options).unwrap();
+    let room = new_room(&store).await;
+    // About 6 MiB of WAL frames (each append rewrites its pages), six times the backstop.
+    let text = "x".repeat(900);
+    for _ in 0..2_000 {
+        say(&store, room, &text).await;
+    }
+    let wal = std::fs::metadata(path.with_extension("db-wal"))
+        .unwrap()
+        .len();
+    assert!(
+        wal <= 3 * 1024 * 1024,
+        "the WAL restarts once it was copied: {wal} bytes"
+    );
+    // A quiet moment later the background checkpoint has copied everything into the file itself,
+    // while the store is still open: the main file alone (no WAL) holds every message.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).unwrap();
+    let copied = rusqlite::Connection::open(&copy).unwrap();
+    let stored: i64 = copied
+        .query_row("SELECT count(*) FROM messages", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(stored, 2_001, "welcome + 2,000 appends in the main file");
+    store.close().await;
+}

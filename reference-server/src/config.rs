@@ -143,4 +143,9 @@ pub struct Options {
     /// Most open connections at once; more are refused with 503.
     #[arg(long, env = "CHATCORE_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
+
+    /// New chats one address may open per 5 minutes (0: no limit). Behind a reverse proxy every
+    /// visitor shares its address: raise this, or set 0 and limit at the proxy.
+    #[arg(long, env = "CHATCORE_NEW_CHATS_PER_ADDRESS", default_value_t = 30)]
+    pub new_chats_per_address: u32,
 }

@@ -46,6 +46,8 @@ pub struct Access {
     pub secure_cookies: bool,
     /// Most open WebSocket connections.
     pub max_connections: usize,
+    /// New chats one address may open per 5 minutes; 0 for no limit.
+    pub new_chats_per_address: u32,
 }
 
 /// Rate-limit counters by (address, what): attempts and the window's start.
@@ -71,6 +73,7 @@ struct StateInner {
     /// The Content-Security-Policy of pages the configured sites may frame (the visitor chat).
     embeddable_policy: HeaderValue,
     connections: Arc<tokio::sync::Semaphore>,
+    new_chats_per_address: u32,
     login_attempts: std::sync::Mutex<LoginAttempts>,
     /// Sessions ended by logging out, until they would have expired anyway. Kept by this instance:
     /// with several instances, a logged-out cookie stays valid on the others until it expires.
@@ -96,6 +99,7 @@ impl AppState {
                 identity_origins: access.identity_origins,
                 templates: pages::templates(),
                 connections: Arc::new(tokio::sync::Semaphore::new(access.max_connections.max(1))),
+                new_chats_per_address: access.new_chats_per_address,
                 login_attempts: std::sync::Mutex::new(std::collections::HashMap::new()),
                 logged_out: std::sync::Mutex::new(std::collections::HashMap::new()),
                 shutdown,
@@ -142,6 +146,12 @@ impl AppState {
         }
         entry.0 += 1;
         entry.0 <= limit
+    }
+
+    /// Counts a new chat from `address`; false once it opened its allowance within the window.
+    pub(crate) fn new_chat_allowed(&self, address: std::net::IpAddr, window: Duration) -> bool {
+        let limit = self.inner.new_chats_per_address;
+        limit == 0 || self.attempt(address, "start", limit, window)
     }
 
     /// Forgets the attempts counted under (address, key): a successful login does not count against

@@ -23,8 +23,6 @@ const LOGIN_ATTEMPTS: u32 = 10;
 const LOGIN_WINDOW: Duration = Duration::from_secs(300);
 /// Login attempts per address within [`LOGIN_WINDOW`], over all usernames.
 const LOGIN_ATTEMPTS_PER_ADDRESS: u32 = 100;
-/// Rooms one address may open within [`LOGIN_WINDOW`].
-const ROOMS_PER_ADDRESS: u32 = 30;
 
 /// The templates, compiled in; HTML ones auto-escape every value.
 pub(crate) fn templates() -> minijinja::Environment<'static> {
@@ -430,7 +428,7 @@ async fn open_visitor_room(
         .await
         .filter(|room| !(new_chat && room.status == RoomStatus::Closed));
     let mut response;
-    if existing.is_none() && !state.attempt(peer.ip(), "start", ROOMS_PER_ADDRESS, LOGIN_WINDOW) {
+    if existing.is_none() && !state.new_chat_allowed(peer.ip(), LOGIN_WINDOW) {
         return refuse(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",

@@ -202,6 +202,7 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
         allowed_origins: origins,
         secure_cookies: options.secure_cookies,
         max_connections: options.max_connections,
+        new_chats_per_address: options.new_chats_per_address,
     };
     let state = AppState::new(chat, access, shutdown_rx);
     Ok(Built {

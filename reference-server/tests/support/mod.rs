@@ -287,6 +287,7 @@ pub fn options(data_dir: &std::path::Path) -> Options {
         allowed_origins: vec!["https://rentals.example".into()],
         secure_cookies: false,
         max_connections: 1000,
+        new_chats_per_address: 30,
         redis_url: None,
         redis_host: "localhost".into(),
         redis_port: 6379,
