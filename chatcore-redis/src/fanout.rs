@@ -13,9 +13,6 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::keys::Keys;
 use crate::{map_err, RedisConfig};
 
-/// Events buffered per topic for a slow local subscriber before it lags.
-const CAPACITY: usize = 1024;
-
 /// The most `PUBLISH`es sent in one pipeline.
 const MAX_PIPELINE: usize = 1024;
 
@@ -197,7 +194,7 @@ impl Fanout for RedisFanout {
         let receiver = {
             let mut topics = self.inner.topics();
             let entry = topics.entry(channel.clone()).or_insert_with(|| TopicEntry {
-                sender: broadcast::channel(CAPACITY).0,
+                sender: broadcast::channel(topic.buffered_events()).0,
                 resync_pending: false,
             });
             entry.sender.subscribe()

@@ -24,6 +24,20 @@ pub enum Topic {
     Agents,
 }
 
+impl Topic {
+    /// Events a backend buffers for a slow local subscriber of this topic before it lags (at least
+    /// this many: the conformance suite publishes bursts of this size before reading). A room's feed
+    /// catches up exactly from the store when it lags, so rooms keep few (the buffer is allocated for
+    /// every open room: 1,024 slots were a third of an idle connection's memory); the agents' feed,
+    /// one for all dashboards, keeps more.
+    pub fn buffered_events(&self) -> usize {
+        match self {
+            Topic::Room(_) => 16,
+            Topic::Agents => 1024,
+        }
+    }
+}
+
 /// Something that happened, as published.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]

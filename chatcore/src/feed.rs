@@ -76,6 +76,10 @@ impl RoomFeed {
     pub async fn next(&mut self) -> Result<Option<Event>> {
         loop {
             if let Some(event) = self.ready.pop_front() {
+                if self.ready.is_empty() {
+                    // A catch-up's queue is not kept: an idle room's feed holds no buffer.
+                    self.ready = VecDeque::new();
+                }
                 return Ok(Some(event));
             }
             if self.resync != Resync::None {

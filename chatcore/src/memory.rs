@@ -355,17 +355,16 @@ impl MessageStore for MemoryStore {
     }
 }
 
-/// Events buffered per topic for a slow subscriber before it lags.
-pub const DEFAULT_FANOUT_CAPACITY: usize = 1024;
-
 /// A [`Fanout`] inside one process: one `tokio::sync::broadcast` channel per topic.
 ///
-/// A subscriber more than `capacity` events behind loses the oldest and receives
+/// A subscriber more than [`Topic::buffered_events`] (or the capacity given to
+/// [`MemoryFanout::with_capacity`]) events behind loses the oldest and receives
 /// [`Delivery::Lagged`]; publishers never wait. Channels are created on first subscribe and dropped
 /// with their last subscriber.
 #[derive(Debug)]
 pub struct MemoryFanout {
-    capacity: usize,
+    /// Every topic's buffer, when set; otherwise each topic's own.
+    capacity: Option<usize>,
     topics: Arc<Mutex<Topics>>,
 }
 
@@ -398,7 +397,10 @@ fn lock_topics(topics: &Mutex<Topics>) -> MutexGuard<'_, Topics> {
 
 impl Default for MemoryFanout {
     fn default() -> Self {
-        MemoryFanout::with_capacity(DEFAULT_FANOUT_CAPACITY)
+        MemoryFanout {
+            capacity: None,
+            topics: Arc::new(Mutex::new(HashMap::new())),
+        }
     }
 }
 
@@ -408,10 +410,10 @@ impl MemoryFanout {
         MemoryFanout::default()
     }
 
-    /// A fanout buffering `capacity` events per topic (at least 1).
+    /// A fanout buffering `capacity` events on every topic (at least 1).
     pub fn with_capacity(capacity: usize) -> Self {
         MemoryFanout {
-            capacity: capacity.max(1),
+            capacity: Some(capacity.max(1)),
             topics: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -438,9 +440,9 @@ impl Fanout for MemoryFanout {
 
     async fn subscribe(&self, topic: Topic) -> Result<Subscription> {
         let mut topics = self.topics();
-        let sender = topics
-            .entry(topic)
-            .or_insert_with(|| broadcast::channel(self.capacity).0);
+        let sender = topics.entry(topic).or_insert_with(|| {
+            broadcast::channel(self.capacity.unwrap_or(topic.buffered_events())).0
+        });
         let guard = TopicGuard {
             topics: Arc::downgrade(&self.topics),
             topic,

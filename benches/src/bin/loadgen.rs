@@ -119,6 +119,13 @@ fn refuse_non_loopback(url: &str) -> Result<(), String> {
 
 /// POST /chat/start/ as the page script does, then the room's WebSocket with the cookie.
 async fn open_visitor(http: &reqwest::Client, base: &str) -> Result<Visitor, String> {
+    let (room, cookie) = start_room(http, base).await?;
+    let socket = connect(base, &format!("/ws/chat/{room}/"), &cookie).await?;
+    Ok(Visitor { room, socket })
+}
+
+/// POST /chat/start/: the room id and the visitor cookie that proves it is ours.
+async fn start_room(http: &reqwest::Client, base: &str) -> Result<(String, String), String> {
     let response = http
         .post(format!("{base}/chat/start/"))
         .send()
@@ -137,11 +144,7 @@ async fn open_visitor(http: &reqwest::Client, base: &str) -> Result<Visitor, Str
     let (Some(room), Some(cookie)) = (body["room_id"].as_str(), cookie) else {
         return Err(format!("start: {status} {body}"));
     };
-    let socket = connect(base, &format!("/ws/chat/{room}/"), &cookie).await?;
-    Ok(Visitor {
-        room: room.to_owned(),
-        socket,
-    })
+    Ok((room.to_owned(), cookie))
 }
 
 async fn connect(base: &str, path: &str, cookie: &str) -> Result<Socket, String> {
@@ -407,30 +410,70 @@ fn resident_kib(pid: u32) -> Option<u64> {
 }
 
 async fn idle(cli: &Cli, connections: usize, hold: u64, server_pid: Option<u32>) {
-    // The rooms first (their rows and the first connections warm the server), then the measured set.
-    let before = server_pid.and_then(resident_kib);
-    let (visitors, errors) = open_visitors(&cli.url, connections, cli.setup_concurrency).await;
-    println!("idle: {} connections open", visitors.len());
+    // Rooms first, then the sockets: the server's memory for stored rooms (database pages it
+    // caches) and for open connections are told apart.
+    let rss = || server_pid.and_then(resident_kib);
+    let at_start = rss();
+    let http = reqwest::Client::new();
+    let limit = Arc::new(tokio::sync::Semaphore::new(cli.setup_concurrency.max(1)));
+    let mut errors = Vec::new();
+    let mut rooms = Vec::with_capacity(connections);
+    let mut tasks = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        let (http, base, limit) = (http.clone(), cli.url.clone(), limit.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            start_room(&http, &base).await
+        }));
+    }
+    for task in tasks {
+        match task.await {
+            Ok(Ok(room)) => rooms.push(room),
+            Ok(Err(error)) => errors.push(error),
+            Err(error) => errors.push(error.to_string()),
+        }
+    }
+    let with_rooms = rss();
+    let mut tasks = Vec::with_capacity(rooms.len());
+    for (room, cookie) in rooms {
+        let (base, limit) = (cli.url.clone(), limit.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            let mut socket = connect(&base, &format!("/ws/chat/{room}/"), &cookie).await?;
+            // Connected once the status and the welcome came.
+            while next_frame(&mut socket).await?["sender"] != "bot" {}
+            Ok::<_, String>(socket)
+        }));
+    }
+    let mut sockets = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        match task.await {
+            Ok(Ok(socket)) => sockets.push(socket),
+            Ok(Err(error)) => errors.push(error),
+            Err(error) => errors.push(error.to_string()),
+        }
+    }
+    println!("idle: {} connections open", sockets.len());
     tokio::time::sleep(Duration::from_secs(hold)).await;
-    let after = server_pid.and_then(resident_kib);
-    if let (Some(before), Some(after)) = (before, after) {
+    let connected = rss();
+    if let (Some(start), Some(rooms_done), Some(connected)) = (at_start, with_rooms, connected) {
+        let count = sockets.len().max(1) as f64;
         println!(
-            "server RSS {before} KiB → {after} KiB: {:.1} KiB per connection (room created and connected)",
-            (after.saturating_sub(before)) as f64 / visitors.len().max(1) as f64
+            "server RSS: {start} KiB at start, {rooms_done} KiB with the rooms stored, {connected} KiB with every socket open"
+        );
+        println!(
+            "per connection: {:.1} KiB (sockets only), {:.1} KiB (room stored and connected)",
+            connected.saturating_sub(rooms_done) as f64 / count,
+            connected.saturating_sub(start) as f64 / count
         );
     }
     // Everyone still there after the hold (the server pings every 30 s; tungstenite answers).
     let mut alive = 0;
-    for mut visitor in visitors {
-        if visitor
-            .socket
-            .send(Message::Ping(Default::default()))
-            .await
-            .is_ok()
-        {
+    for mut socket in sockets {
+        if socket.send(Message::Ping(Default::default())).await.is_ok() {
             alive += 1;
         }
-        let _ = visitor.socket.close(None).await;
+        let _ = socket.close(None).await;
     }
     println!("still connected after {hold} s: {alive}");
     report_errors(&errors);
