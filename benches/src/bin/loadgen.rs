@@ -643,7 +643,9 @@ async fn relay(
     report_errors(&errors);
 }
 
-#[tokio::main]
+// One thread: the load generator shares the machine with the server, and a lean client leaves it
+// more of the two cores.
+#[tokio::main(flavor = "current_thread")]
 async fn main() {
     let cli = Cli::parse();
     let mut targets = vec![cli.url.clone()];
