@@ -13,6 +13,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::keys::Keys;
 use crate::{map_err, RedisConfig};
 
+/// Events buffered at least per topic here: the subscriber connection hands over what one read from
+/// Redis brought, so a room gets events in bursts a 16-event buffer (enough in-process) overflows.
+const NETWORK_BURST: usize = 128;
+
 /// The most `PUBLISH`es sent in one pipeline.
 const MAX_PIPELINE: usize = 1024;
 
@@ -194,7 +198,7 @@ impl Fanout for RedisFanout {
         let receiver = {
             let mut topics = self.inner.topics();
             let entry = topics.entry(channel.clone()).or_insert_with(|| TopicEntry {
-                sender: broadcast::channel(topic.buffered_events()).0,
+                sender: broadcast::channel(topic.buffered_events().max(NETWORK_BURST)).0,
                 resync_pending: false,
             });
             entry.sender.subscribe()

@@ -29,6 +29,21 @@ async fn redis_down_and_back() {
             .unwrap();
         acknowledged.push((turn.message.seq, turn.message.text.clone()));
     }
+    // Read what was published so far: the lag checked below must come from the outage alone.
+    let mut seen = 0;
+    while seen < acknowledged.len() * 2 {
+        let delivery = tokio::time::timeout(Duration::from_secs(10), subscription.recv())
+            .await
+            .expect("events before the outage")
+            .expect("subscription open");
+        match delivery {
+            Delivery::Event(event) if matches!(&*event, chatcore::Event::Message { .. }) => {
+                seen += 1
+            }
+            Delivery::Event(_) => {}
+            Delivery::Lagged { .. } => panic!("no lag before the outage"),
+        }
+    }
 
     server.stop();
     for _ in 0..3 {

@@ -166,6 +166,7 @@ macro_rules! __fanout_checks {
             fanout_topics_are_isolated,
             fanout_delivers_what_follows_subscribe,
             fanout_reaches_every_subscriber,
+            fanout_agents_feed_buffers_its_share,
             fanout_never_drops_silently,
             fanout_publish_without_subscribers_succeeds,
             fanout_events_round_trip

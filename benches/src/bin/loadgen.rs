@@ -103,19 +103,33 @@ struct Visitor {
 }
 
 fn refuse_non_loopback(url: &str) -> Result<(), String> {
-    let host = url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split(['/', ':']).next())
-        .unwrap_or_default();
-    if matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url}: {e}"))?;
+    let host = parsed.host_str().unwrap_or_default();
+    let loopback = host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback && parsed.username().is_empty() && parsed.password().is_none() {
         Ok(())
     } else {
         Err(format!(
-            "{url}: the load generator only talks to loopback addresses"
+            "{url}: the load generator only talks to loopback addresses (127.0.0.0/8, ::1, localhost)"
         ))
     }
 }
+
+/// An HTTP client that never follows a redirect (it could lead off the loopback interface).
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|e| panic!("HTTP client: {e}"))
+}
+
+/// Waits for a reply this long before counting it as an error: the load generator always ends.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// POST /chat/start/ as the page script does, then the room's WebSocket with the cookie.
 async fn open_visitor(http: &reqwest::Client, base: &str) -> Result<Visitor, String> {
@@ -186,7 +200,9 @@ async fn ask(socket: &mut Socket, client_id: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut acknowledged = false;
     loop {
-        let frame = next_frame(socket).await?;
+        let frame = tokio::time::timeout(REPLY_TIMEOUT, next_frame(socket))
+            .await
+            .map_err(|_| format!("no answer within {REPLY_TIMEOUT:?}"))??;
         match frame["type"].as_str() {
             Some("message") if frame["client_id"] == client_id => acknowledged = true,
             Some("message") if acknowledged && frame["sender"] == "bot" => return Ok(()),
@@ -202,7 +218,7 @@ async fn open_visitors(
     count: usize,
     concurrency: usize,
 ) -> (Vec<Visitor>, Vec<String>) {
-    let http = reqwest::Client::new();
+    let http = http_client();
     let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut tasks = Vec::with_capacity(count);
     for _ in 0..count {
@@ -213,7 +229,10 @@ async fn open_visitors(
             // The status frame and the welcome: the room is live.
             let mut seen_welcome = false;
             while !seen_welcome {
-                seen_welcome = next_frame(&mut visitor.socket).await?["sender"] == "bot";
+                let frame = tokio::time::timeout(REPLY_TIMEOUT, next_frame(&mut visitor.socket))
+                    .await
+                    .map_err(|_| "no welcome".to_owned())??;
+                seen_welcome = frame["sender"] == "bot";
             }
             Ok::<_, String>(visitor)
         }));
@@ -267,21 +286,29 @@ async fn closed(cli: &Cli, rooms: usize, messages: usize) {
         .map(|mut visitor| {
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(messages);
+                let mut failure = None;
                 for n in 0..messages {
                     let sent = Instant::now();
-                    ask(&mut visitor.socket, &format!("{}-{n}", visitor.room)).await?;
-                    latencies.push(sent.elapsed());
+                    match ask(&mut visitor.socket, &format!("{}-{n}", visitor.room)).await {
+                        Ok(()) => latencies.push(sent.elapsed()),
+                        Err(error) => {
+                            failure = Some(error);
+                            break;
+                        }
+                    }
                 }
-                let _ = visitor.socket.close(None).await;
-                Ok::<_, String>(latencies)
+                let _ = tokio::time::timeout(REPLY_TIMEOUT, visitor.socket.close(None)).await;
+                (latencies, failure)
             })
         })
         .collect();
     let mut latencies = Vec::new();
     for task in tasks {
         match task.await {
-            Ok(Ok(mut own)) => latencies.append(&mut own),
-            Ok(Err(error)) => errors.push(error),
+            Ok((mut own, failure)) => {
+                latencies.append(&mut own);
+                errors.extend(failure);
+            }
             Err(error) => errors.push(error.to_string()),
         }
     }
@@ -352,8 +379,11 @@ async fn open(cli: &Cli, rooms: usize, rate: f64, seconds: u64) {
                 let mut next_due = Instant::now() + offset;
                 let mut n = 0u64;
                 let mut sent = 0u64;
+                let mut late = Vec::new();
                 while next_due < deadline {
                     tokio::time::sleep_until(next_due.into()).await;
+                    // How late the generator itself was: part of every latency it reports.
+                    late.push(next_due.elapsed());
                     let id = format!("{room}-{n}");
                     due.lock().await.insert(id.clone(), next_due);
                     let frame = json!({"type": "message", "text": QUESTION, "client_id": id});
@@ -370,18 +400,25 @@ async fn open(cli: &Cli, rooms: usize, rate: f64, seconds: u64) {
                 }
                 // Answers still in flight get a moment, then the connection closes.
                 tokio::time::sleep(Duration::from_secs(2)).await;
-                let _ = sink.close().await;
-                let (latencies, errors) = reader.await.unwrap_or_default();
-                (sent, latencies, errors)
+                let _ = tokio::time::timeout(REPLY_TIMEOUT, sink.close()).await;
+                let (latencies, errors) = match tokio::time::timeout(REPLY_TIMEOUT, reader).await {
+                    Ok(Ok(read)) => read,
+                    _ => (
+                        Vec::new(),
+                        vec!["the server did not close the connection".to_owned()],
+                    ),
+                };
+                (sent, latencies, errors, late)
             })
         })
         .collect();
-    let (mut sent, mut latencies) = (0, Vec::new());
+    let (mut sent, mut latencies, mut lateness) = (0, Vec::new(), Vec::new());
     for task in tasks {
-        if let Ok((own_sent, mut own, mut own_errors)) = task.await {
+        if let Ok((own_sent, mut own, mut own_errors, mut own_late)) = task.await {
             sent += own_sent;
             latencies.append(&mut own);
             errors.append(&mut own_errors);
+            lateness.append(&mut own_late);
         }
     }
     let elapsed = started.elapsed().saturating_sub(Duration::from_secs(2));
@@ -394,6 +431,10 @@ async fn open(cli: &Cli, rooms: usize, rate: f64, seconds: u64) {
     println!(
         "reply latency from when each was due: {}",
         summary(&mut latencies)
+    );
+    println!(
+        "of which the generator's own lateness in sending: {}",
+        summary(&mut lateness)
     );
     report_errors(&errors);
 }
@@ -414,7 +455,7 @@ async fn idle(cli: &Cli, connections: usize, hold: u64, server_pid: Option<u32>)
     // caches) and for open connections are told apart.
     let rss = || server_pid.and_then(resident_kib);
     let at_start = rss();
-    let http = reqwest::Client::new();
+    let http = http_client();
     let limit = Arc::new(tokio::sync::Semaphore::new(cli.setup_concurrency.max(1)));
     let mut errors = Vec::new();
     let mut rooms = Vec::with_capacity(connections);
@@ -454,10 +495,28 @@ async fn idle(cli: &Cli, connections: usize, hold: u64, server_pid: Option<u32>)
         }
     }
     println!("idle: {} connections open", sockets.len());
+    // Each socket keeps reading while idle (tungstenite answers the server's pings as it reads); a
+    // socket the server closes stops counting as alive.
+    let alive = Arc::new(std::sync::atomic::AtomicUsize::new(sockets.len()));
+    let readers: Vec<_> = sockets
+        .into_iter()
+        .map(|mut socket| {
+            let alive = alive.clone();
+            tokio::spawn(async move {
+                while let Some(Ok(message)) = socket.next().await {
+                    if matches!(message, Message::Close(_)) {
+                        break;
+                    }
+                }
+                alive.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            })
+        })
+        .collect();
+    let count = readers.len();
     tokio::time::sleep(Duration::from_secs(hold)).await;
     let connected = rss();
     if let (Some(start), Some(rooms_done), Some(connected)) = (at_start, with_rooms, connected) {
-        let count = sockets.len().max(1) as f64;
+        let count = count.max(1) as f64;
         println!(
             "server RSS: {start} KiB at start, {rooms_done} KiB with the rooms stored, {connected} KiB with every socket open"
         );
@@ -467,13 +526,9 @@ async fn idle(cli: &Cli, connections: usize, hold: u64, server_pid: Option<u32>)
             connected.saturating_sub(start) as f64 / count
         );
     }
-    // Everyone still there after the hold (the server pings every 30 s; tungstenite answers).
-    let mut alive = 0;
-    for mut socket in sockets {
-        if socket.send(Message::Ping(Default::default())).await.is_ok() {
-            alive += 1;
-        }
-        let _ = socket.close(None).await;
+    let alive = alive.load(std::sync::atomic::Ordering::SeqCst);
+    for reader in readers {
+        reader.abort();
     }
     println!("still connected after {hold} s: {alive}");
     report_errors(&errors);
@@ -583,22 +638,28 @@ async fn relay(
         let visitor = &mut visitors[n % count];
         let id = format!("{}-{n}", visitor.room);
         let frame = json!({"type": "message", "text": QUESTION, "client_id": id});
-        if let Err(error) = visitor
+        match visitor
             .socket
             .send(Message::Text(frame.to_string().into()))
             .await
         {
-            errors.push(error.to_string());
+            Ok(()) => {
+                sent_at.insert(id, next);
+            }
+            Err(error) => errors.push(error.to_string()),
         }
-        sent_at.insert(id, next);
         n += 1;
         next += interval;
         // Drain the visitor's own frames now and then so its socket never backs up.
         if n.is_multiple_of(count) {
             for visitor in &mut visitors {
-                while let Ok(Some(_)) =
+                while let Ok(Some(Ok(Message::Text(text)))) =
                     tokio::time::timeout(Duration::ZERO, visitor.socket.next()).await
                 {
+                    // Refusals (rate limits, a failed escalation) are reported, not swallowed.
+                    if text.contains("\"type\":\"error\"") {
+                        errors.push(text.to_string());
+                    }
                 }
             }
         }
