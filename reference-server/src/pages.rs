@@ -650,7 +650,7 @@ pub(crate) async fn logout(
     response
 }
 
-fn room_context(room: &Room, position: Option<u64>) -> minijinja::Value {
+fn room_context(room: &Room) -> minijinja::Value {
     minijinja::context! {
         id => room.id.to_string(),
         status => room.status.as_str(),
@@ -659,7 +659,6 @@ fn room_context(room: &Room, position: Option<u64>) -> minijinja::Value {
         escalated_at => room.escalated_at.map(|t| t.0),
         last_seq => room.last_seq,
         agent_id => room.agent.map(|a| a.0),
-        queue_position => position,
     }
 }
 
@@ -744,7 +743,7 @@ pub(crate) async fn agent_chat(
     let context = minijinja::context! {
         agent => minijinja::context! { id => agent.id.0, name => agent.display_name },
         csrf => state.secret().csrf_token(&session.nonce),
-        room => room_context(&room, None),
+        room => room_context(&room),
         mine => room.agent == Some(agent.id),
         // The service's rule: another agent's conversation is closed by a superuser only.
         may_close => room.agent.is_none_or(|owner| owner == agent.id) || agent.role == chatcore::AgentRole::Superuser,
@@ -1305,7 +1304,7 @@ async fn admin_page(
             id => a.id.0, username => a.username, display_name => a.display_name,
             role => a.role.as_str(), active => a.active, me => a.id == agent.id,
         }).collect::<Vec<_>>(),
-        rooms => rooms.iter().map(|r| room_context(r, None)).collect::<Vec<_>>(),
+        rooms => rooms.iter().map(room_context).collect::<Vec<_>>(),
         status => filter.map(|s| s.as_str()),
         page => page,
         more => more,
