@@ -107,7 +107,14 @@ pub(crate) async fn room_socket(
         .on_upgrade(move |socket| async move {
             // Boxed: the task then holds a pointer, not the whole session state machine inline (the
             // task's cell is cache-line aligned and was 8.5 KiB per idle visitor).
-            Box::pin(room_session(socket, state, room, role, after_seq)).await;
+            Box::pin(room_session(
+                socket,
+                state,
+                Box::new(room),
+                Box::new(role),
+                after_seq,
+            ))
+            .await;
             drop(permit);
         })
 }
@@ -199,8 +206,10 @@ async fn status_frame(state: &AppState, room: &chatcore::Room) -> ServerFrame {
 async fn room_session(
     socket: WebSocket,
     state: AppState,
-    room: chatcore::Room,
-    role: Role,
+    // Boxed: they live as long as the connection, and inline they would widen every idle visitor's
+    // state machine.
+    room: Box<chatcore::Room>,
+    role: Box<Role>,
     after_seq: u64,
 ) {
     let (mut sink, mut stream) = socket.split();
@@ -234,7 +243,7 @@ async fn room_session(
                     close(&mut sink, CLOSE_POLICY, "no answer to pings").await;
                     return;
                 }
-                if let Role::Agent(_, session) = &role {
+                if let Role::Agent(_, session) = &*role {
                     if !session_still_valid(&state, session).await {
                         close(&mut sink, CLOSE_POLICY, "session ended").await;
                         return;
@@ -285,7 +294,7 @@ async fn room_session(
                         shown_status.clone()
                     }
                     Ok(Some(Event::Typing { sender, .. })) => {
-                        let own = matches!((&role, sender), (Role::Visitor, Sender::Visitor) | (Role::Agent(..), Sender::Agent(_)));
+                        let own = matches!((&*role, sender), (Role::Visitor, Sender::Visitor) | (Role::Agent(..), Sender::Agent(_)));
                         if own { continue; }
                         ServerFrame::Typing { sender: sender.kind() }
                     }
