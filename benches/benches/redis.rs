@@ -7,19 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use benches::{
-    append_burst, create_rooms, quantile, visitor_message, BenchRedis, PER_WRITER, ROOMS, WRITERS,
+    append_burst, create_rooms, quantile, runtime, visitor_message, BenchRedis, PER_WRITER, ROOMS,
+    WRITERS,
 };
 use chatcore::{Delivery, Event, Fanout, Topic};
 use chatcore_redis::{RedisConfig, RedisFanout, RedisStore};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 fn appends(c: &mut Criterion) {
     let redis = BenchRedis::start();

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use benches::{BenchRedis, VISITOR_TEXT};
+use benches::{runtime, BenchRedis, VISITOR_TEXT};
 use chatcore::{ChatService, Fanout, MemoryFanout, MemoryStore, MessageStore, OpenRoom};
 use chatcore_redis::{RedisConfig, RedisFanout, RedisStore};
 use chatcore_sqlite::SqliteStore;
@@ -15,14 +15,6 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 
 /// A backend under test: its name, store and fanout.
 type Backend = (&'static str, Arc<dyn MessageStore>, Arc<dyn Fanout>);
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 fn visitor_turn(c: &mut Criterion) {
     let rt = runtime();

@@ -7,18 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use benches::{append_burst, create_rooms, visitor_message, PER_WRITER, ROOMS, WRITERS};
+use benches::{append_burst, create_rooms, runtime, visitor_message, PER_WRITER, ROOMS, WRITERS};
 use chatcore::MessageStore;
 use chatcore_sqlite::{Durability, SqliteOptions, SqliteStore};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
 
 fn bench_dir() -> tempfile::TempDir {
     tempfile::Builder::new()

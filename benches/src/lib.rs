@@ -7,6 +7,15 @@ pub mod corpus;
 
 use chatcore::{MessageStore, NewMessage, Participant, Room, RoomId, Sender, Timestamp};
 
+/// The benches' runtime: two workers, like the reference machine's two cores.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// A 60–120 character visitor message, like the ones the bot answers.
 pub const VISITOR_TEXT: &str =
     "Hi, how much does it cost to rent an SUV from the airport next weekend, insurance included?";

@@ -138,6 +138,18 @@ async fn open_visitor(http: &reqwest::Client, base: &str) -> Result<Visitor, Str
     Ok(Visitor { room, socket })
 }
 
+/// `name=value` of the cookie `name` the response sets, as a `Cookie` header carries it back.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|pair| pair.split_once('=').is_some_and(|(key, _)| key == name))
+        .map(str::to_owned)
+}
+
 /// POST /chat/start/: the room id and the visitor cookie that proves it is ours.
 async fn start_room(http: &reqwest::Client, base: &str) -> Result<(String, String), String> {
     let response = http
@@ -146,14 +158,7 @@ async fn start_room(http: &reqwest::Client, base: &str) -> Result<(String, Strin
         .await
         .map_err(|e| format!("start: {e}"))?;
     let status = response.status();
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("chatcore_visitor="))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned);
+    let cookie = set_cookie(&response, "chatcore_visitor");
     let body: Value = response.json().await.map_err(|e| format!("start: {e}"))?;
     let (Some(room), Some(cookie)) = (body["room_id"].as_str(), cookie) else {
         return Err(format!("start: {status} {body}"));
@@ -563,17 +568,7 @@ async fn agent_feed(base: &str, username: &str, password: &str) -> Result<Socket
         .send()
         .await
         .map_err(|e| e.to_string())?;
-    let session = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            v.split(';')
-                .next()
-                .filter(|c| c.starts_with("chatcore_session="))
-        })
-        .map(str::to_owned)
+    let session = set_cookie(&response, "chatcore_session")
         .ok_or_else(|| format!("login on {base} failed: {}", response.status()))?;
     connect(base, "/ws/agent/", &session).await
 }
