@@ -356,6 +356,13 @@ pub async fn serve(
         state.inner.shutdown.clone(),
     ));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    // Chat frames are small and come in pairs (the acknowledgement, then the bot's answer): with
+    // Nagle's algorithm the second waited for the client's delayed ACK, ~40 ms per answer.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
