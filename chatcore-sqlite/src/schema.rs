@@ -82,6 +82,8 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     INSERT INTO meta (key, value) VALUES ('rules_version', 0);
     ",
+    // 2: rules answer from the host's rental catalog.
+    "ALTER TABLE rules ADD COLUMN catalog_response TEXT;",
 ];
 
 /// `PRAGMA application_id` of a chatcore database ("chat" in ASCII): tells our files from other

@@ -127,9 +127,10 @@ fn rule_from_row(row: &Row<'_>) -> rusqlite::Result<BotRule> {
     let intent: String = row.get(1)?;
     let intent = Intent::new(intent).map_err(corrupt)?;
     let keywords: Vec<String> = from_json(&row.get::<_, String>(2)?)?;
-    let rule = NewRule::new(intent, keywords, row.get::<_, String>(3)?, row.get(4)?)
+    let mut rule = NewRule::new(intent, keywords, row.get::<_, String>(3)?, row.get(4)?)
         .active(row.get(5)?)
         .language(row.get::<_, String>(6)?);
+    rule.catalog_response = row.get(7)?;
     Ok(rule.into_rule(RuleId(row.get::<_, i64>(0)? as u64)))
 }
 
@@ -305,8 +306,8 @@ fn bump_rules_version(conn: &Connection) -> Result<()> {
 
 fn insert_rule(conn: &Connection, rule: &NewRule) -> Result<RuleId> {
     conn.prepare_cached(
-        "INSERT INTO rules (intent, keywords, response, priority, active, language) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO rules (intent, keywords, response, priority, active, language, \
+         catalog_response) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
@@ -316,6 +317,7 @@ fn insert_rule(conn: &Connection, rule: &NewRule) -> Result<RuleId> {
             rule.priority,
             rule.active,
             rule.language,
+            rule.catalog_response,
         ])
     })
     .map_err(map_err)?;
@@ -326,7 +328,8 @@ fn rule_set(conn: &Connection) -> Result<RuleSet> {
     let version = rules_version(conn)?;
     let rules = conn
         .prepare_cached(
-            "SELECT id, intent, keywords, response, priority, active, language FROM rules ORDER BY id",
+            "SELECT id, intent, keywords, response, priority, active, language, catalog_response \
+             FROM rules ORDER BY id",
         )
         .and_then(|mut stmt| stmt.query_map([], rule_from_row)?.collect())
         .map_err(map_err)?;
@@ -718,7 +721,7 @@ impl MessageStore for SqliteStore {
                 let changed = conn
                     .prepare_cached(
                         "UPDATE rules SET intent = ?2, keywords = ?3, response = ?4, priority = ?5, \
-                         active = ?6, language = ?7 WHERE id = ?1",
+                         active = ?6, language = ?7, catalog_response = ?8 WHERE id = ?1",
                     )
                     .and_then(|mut stmt| {
                         stmt.execute(params![
@@ -729,6 +732,7 @@ impl MessageStore for SqliteStore {
                             rule.priority,
                             rule.active,
                             rule.language,
+                            rule.catalog_response,
                         ])
                     })
                     .map_err(map_err)?;

@@ -66,12 +66,15 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod analytics;
+pub mod catalog;
 pub mod clock;
+pub mod entities;
 pub mod error;
 pub mod fanout;
 mod feed;
 pub mod matcher;
 pub mod memory;
+pub mod replay;
 pub mod rules;
 pub mod service;
 pub mod store;
@@ -80,21 +83,25 @@ pub mod testing;
 pub mod types;
 
 pub use analytics::{Analytics, AnalyticsCounts, AnalyticsWindow, DailyActivity};
+pub use catalog::{MemoryCatalog, Placeholder, Price, Quote, QuoteRequest, RentalCatalog};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
+pub use entities::{DateRange, Entities, VehicleClass};
 pub use error::{BoxError, Error, Result};
 pub use fanout::{Delivery, Event, Fanout, Subscription, Topic};
 pub use feed::RoomFeed;
 pub use matcher::{BotMatcher, KeywordMatcher, KeywordMatcherFactory, Match, MatcherFactory};
 pub use memory::{MemoryFanout, MemoryStore};
-pub use rules::default_rules;
+pub use replay::{replay, ReplayReport, Transcript};
+pub use rules::{default_rules, default_texts, BotTexts};
 pub use service::{
     ChatConfig, ChatService, ChatServiceBuilder, OpenRoom, QueueEstimate, VisitorTurn,
 };
 pub use store::{Appended, MessageStore, RoomOrder, RoomQuery, Transition, MAX_PAGE};
 pub use types::{
-    Agent, AgentId, AgentRole, BotExplanation, BotRule, ClosedBy, EscalationReason, Intent,
-    MatchExplanation, Message, NewAgent, NewMessage, NewRule, Participant, Rating, Room, RoomId,
-    RoomStatus, RuleId, RuleSet, Sender, SystemEvent,
+    Agent, AgentId, AgentRole, BotExplanation, BotRule, ClosedBy, EntityKind, EscalationReason,
+    FollowUpExplanation, Intent, MatchExplanation, Message, NewAgent, NewMessage, NewRule,
+    Participant, Rating, ResumedExplanation, Room, RoomId, RoomStatus, RuleId, RuleSet, Sender,
+    SystemEvent,
 };
 
 /// The README's snippet, compiled and run as a doctest so it never goes stale.

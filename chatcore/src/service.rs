@@ -5,11 +5,13 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
+use arc_swap::ArcSwapOption;
 
 use crate::analytics::{Analytics, AnalyticsWindow};
+use crate::catalog::{Placeholder, QuoteRequest, RentalCatalog, Template};
+use crate::entities::{primary_language, DateRange, EntityExtractor, VehicleClass};
 use crate::matcher::{BotMatcher, KeywordMatcherFactory, Match, MatcherFactory};
-use crate::rules::{DEFAULT_FALLBACK, DEFAULT_WELCOME};
+use crate::rules::{BotTexts, DEFAULT_FALLBACK, DEFAULT_WELCOME};
 use crate::{
     Agent, AgentId, Appended, BotExplanation, BotRule, Clock, ClosedBy, Error, EscalationReason,
     Event, Fanout, Message, MessageStore, NewAgent, NewMessage, NewRule, Participant, Rating,
@@ -37,10 +39,16 @@ pub struct ChatConfig {
     pub idle_timeout: Duration,
     /// Fallback replies in a row after which the room is escalated; 0 never escalates on fallbacks.
     pub fallbacks_before_escalation: u32,
-    /// Posted by the bot when a room opens.
-    pub welcome: String,
-    /// The bot's reply when no rule matches.
-    pub fallback: String,
+    /// The language of rooms whose language is unknown or has no texts (default `en`).
+    pub default_language: String,
+    /// What the bot says outside its rules, per language tag (default: [`crate::default_texts`],
+    /// English, Spanish and French).
+    pub texts: BTreeMap<String, BotTexts>,
+    /// How long the bot waits for the [`RentalCatalog`] before it sends a rule's static response
+    /// (default 2 s).
+    pub catalog_timeout: Duration,
+    /// The rental desk's offset from UTC in minutes: what "today" and "tomorrow" mean (default 0).
+    pub utc_offset_minutes: i32,
 }
 
 impl Default for ChatConfig {
@@ -49,8 +57,10 @@ impl Default for ChatConfig {
             max_message_chars: DEFAULT_MAX_MESSAGE_CHARS,
             idle_timeout: Duration::from_secs(DEFAULT_IDLE_TIMEOUT_SECS),
             fallbacks_before_escalation: DEFAULT_FALLBACKS_BEFORE_ESCALATION,
-            welcome: DEFAULT_WELCOME.to_owned(),
-            fallback: DEFAULT_FALLBACK.to_owned(),
+            default_language: "en".to_owned(),
+            texts: crate::default_texts(),
+            catalog_timeout: Duration::from_secs(2),
+            utc_offset_minutes: 0,
         }
     }
 }
@@ -74,16 +84,107 @@ impl ChatConfig {
         self
     }
 
-    /// Sets the welcome message.
+    /// Sets the welcome message of the default language.
     pub fn welcome(mut self, text: impl Into<String>) -> Self {
-        self.welcome = text.into();
+        self.default_texts_mut().welcome = text.into();
         self
     }
 
-    /// Sets the fallback reply.
+    /// Sets the fallback reply of the default language.
     pub fn fallback(mut self, text: impl Into<String>) -> Self {
-        self.fallback = text.into();
+        self.default_texts_mut().fallback = text.into();
         self
+    }
+
+    /// Sets the texts of one language.
+    pub fn texts(mut self, language: impl Into<String>, texts: BotTexts) -> Self {
+        self.texts.insert(language.into(), texts);
+        self
+    }
+
+    /// Sets the default language.
+    pub fn default_language(mut self, language: impl Into<String>) -> Self {
+        self.default_language = language.into();
+        self
+    }
+
+    /// Sets the catalog timeout.
+    pub fn catalog_timeout(mut self, timeout: Duration) -> Self {
+        self.catalog_timeout = timeout;
+        self
+    }
+
+    /// Sets the rental desk's offset from UTC, in minutes.
+    pub fn utc_offset_minutes(mut self, minutes: i32) -> Self {
+        self.utc_offset_minutes = minutes;
+        self
+    }
+
+    fn default_texts_mut(&mut self) -> &mut BotTexts {
+        let fallback = self.texts_for(None).clone();
+        self.texts
+            .entry(self.default_language.clone())
+            .or_insert(fallback)
+    }
+
+    /// The languages the bot has texts for, default first.
+    pub fn languages(&self) -> Vec<&str> {
+        let mut languages = vec![self.default_language.as_str()];
+        languages.extend(
+            self.texts
+                .keys()
+                .map(String::as_str)
+                .filter(|l| *l != self.default_language),
+        );
+        languages
+    }
+
+    /// The texts for a room's language: the exact tag, else its primary language (`es` for
+    /// `es-MX`), else the default language's, else English.
+    pub fn texts_for(&self, language: Option<&str>) -> &BotTexts {
+        static ENGLISH: std::sync::OnceLock<BotTexts> = std::sync::OnceLock::new();
+        language
+            .and_then(|tag| {
+                self.texts
+                    .get(tag)
+                    .or_else(|| self.texts.get(primary_language(tag)))
+            })
+            .or_else(|| self.texts.get(&self.default_language))
+            .unwrap_or_else(|| {
+                ENGLISH.get_or_init(|| BotTexts::new(DEFAULT_WELCOME, DEFAULT_FALLBACK))
+            })
+    }
+
+    /// The language a visitor who sent `Accept-Language: header` should be answered in: the
+    /// preferred language the bot has texts for (by q-value, then order), or `None`.
+    pub fn negotiate_language(&self, header: &str) -> Option<String> {
+        let mut offers: Vec<(u16, usize, &str)> = header
+            .split(',')
+            .enumerate()
+            .filter_map(|(index, item)| {
+                let mut parts = item.split(';');
+                let tag = parts.next()?.trim();
+                let q =
+                    parts
+                        .find_map(|p| p.trim().strip_prefix("q="))
+                        .map_or(Some(1000), |q| {
+                            q.trim()
+                                .parse::<f32>()
+                                .ok()
+                                .map(|q| (q.clamp(0.0, 1.0) * 1000.0) as u16)
+                        })?;
+                (q > 0 && !tag.is_empty() && tag != "*").then_some((q, index, tag))
+            })
+            .collect();
+        offers.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        offers.into_iter().find_map(|(_, _, tag)| {
+            let tag = tag.to_ascii_lowercase();
+            let primary = primary_language(&tag);
+            self.texts
+                .keys()
+                .find(|known| known.eq_ignore_ascii_case(&tag) || known.as_str() == primary)
+                .cloned()
+        })
     }
 }
 
@@ -203,7 +304,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: ChatConfig,
     factory: Arc<dyn MatcherFactory>,
-    matcher: ArcSwap<LoadedMatcher>,
+    matcher: ArcSwapOption<LoadedRules>,
+    catalog: Option<Arc<dyn RentalCatalog>>,
+    extractor: EntityExtractor,
     /// This instance's recent acceptances: what the queue estimate is made of (no store scan).
     acceptances: std::sync::Mutex<std::collections::VecDeque<Acceptance>>,
 }
@@ -230,9 +333,27 @@ pub struct QueueEstimate {
     pub expected_wait_secs: Option<u64>,
 }
 
-struct LoadedMatcher {
-    version: Option<u64>,
-    matcher: Option<Arc<dyn BotMatcher>>,
+/// The rules of one version and the matcher built from them.
+struct LoadedRules {
+    version: u64,
+    matcher: Arc<dyn BotMatcher>,
+    /// The active rules: where a reply in the room's language is looked up.
+    rules: Vec<BotRule>,
+}
+
+impl LoadedRules {
+    fn rule(&self, id: RuleId) -> Option<&BotRule> {
+        self.rules.iter().find(|rule| rule.id == id)
+    }
+
+    /// The rule of `intent` in `language` (highest priority, then lowest id), if there is one.
+    fn in_language(&self, intent: &crate::Intent, language: &str) -> Option<&BotRule> {
+        let language = primary_language(language);
+        self.rules
+            .iter()
+            .filter(|r| &r.intent == intent && primary_language(&r.language) == language)
+            .min_by_key(|r| (std::cmp::Reverse(r.priority), r.id))
+    }
 }
 
 impl fmt::Debug for ChatService {
@@ -241,7 +362,16 @@ impl fmt::Debug for ChatService {
             .field("store", &self.inner.store)
             .field("fanout", &self.inner.fanout)
             .field("config", &self.inner.config)
-            .field("rules_version", &self.inner.matcher.load().version)
+            .field(
+                "rules_version",
+                &self
+                    .inner
+                    .matcher
+                    .load()
+                    .as_ref()
+                    .map(|loaded| loaded.version),
+            )
+            .field("catalog", &self.inner.catalog)
             .finish()
     }
 }
@@ -254,9 +384,24 @@ pub struct ChatServiceBuilder {
     clock: Arc<dyn Clock>,
     config: ChatConfig,
     factory: Arc<dyn MatcherFactory>,
+    catalog: Option<Arc<dyn RentalCatalog>>,
+    extractor: EntityExtractor,
 }
 
 impl ChatServiceBuilder {
+    /// Answers price and availability questions from this catalog (rules with a
+    /// [`catalog_response`](BotRule::catalog_response)).
+    pub fn catalog(mut self, catalog: Arc<dyn RentalCatalog>) -> Self {
+        self.catalog = Some(catalog);
+        self
+    }
+
+    /// Reads vehicle classes and dates with this extractor (default: [`EntityExtractor::new`]).
+    pub fn entity_extractor(mut self, extractor: EntityExtractor) -> Self {
+        self.extractor = extractor;
+        self
+    }
+
     /// Uses this clock (default: [`SystemClock`]).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
@@ -284,10 +429,9 @@ impl ChatServiceBuilder {
                 clock: self.clock,
                 config: self.config,
                 factory: self.factory,
-                matcher: ArcSwap::from_pointee(LoadedMatcher {
-                    version: None,
-                    matcher: None,
-                }),
+                matcher: ArcSwapOption::empty(),
+                catalog: self.catalog,
+                extractor: self.extractor,
                 acceptances: std::sync::Mutex::new(std::collections::VecDeque::new()),
             }),
         }
@@ -303,6 +447,8 @@ impl ChatService {
             clock: Arc::new(SystemClock),
             config: ChatConfig::default(),
             factory: Arc::new(KeywordMatcherFactory),
+            catalog: None,
+            extractor: EntityExtractor::new(),
         }
     }
 
@@ -344,7 +490,8 @@ impl ChatService {
         );
         room.visitor_credential = open.visitor_credential;
         room.language = open.language;
-        let welcome = NewMessage::new(room.id, Sender::Bot, self.inner.config.welcome.clone(), now)
+        let texts = self.inner.config.texts_for(room.language.as_deref());
+        let welcome = NewMessage::new(room.id, Sender::Bot, texts.welcome.clone(), now)
             .with_explanation(BotExplanation::Welcome);
         let (room, messages) = self.inner.store.create_room(room, vec![welcome]).await?;
         self.publish(Topic::Agents, Event::room_changed(&room))
@@ -517,22 +664,27 @@ impl ChatService {
 
     async fn answer(&self, turn: &mut VisitorTurn) -> Result<()> {
         let room = turn.room.id;
-        let found = self.current_matcher().await?.match_text(&turn.message.text);
-        let (text, explanation, escalate) = match &found {
-            Some(found) => (
-                found.response.clone(),
-                BotExplanation::Matched(found.explanation()),
-                found
-                    .intent
-                    .is_escalation()
-                    .then_some(EscalationReason::EscalationIntent),
-            ),
-            None => (
-                self.inner.config.fallback.clone(),
-                BotExplanation::Fallback,
-                None,
-            ),
-        };
+        let loaded = self.current_rules().await?;
+        let found = loaded.matcher.match_text(&turn.message.text);
+        let Reply {
+            text,
+            explanation,
+            language,
+            context,
+        } = self
+            .compose_reply(&loaded, &turn.room, found.as_ref(), &turn.message.text)
+            .await;
+        let escalate = found
+            .as_ref()
+            .filter(|found| found.intent.is_escalation())
+            .map(|_| EscalationReason::EscalationIntent);
+        if language != turn.room.language || context != turn.room.context {
+            turn.room = self
+                .inner
+                .store
+                .set_room_context(room, language, context)
+                .await?;
+        }
         let reply = NewMessage::new(room, Sender::Bot, text, self.now())
             .with_explanation(explanation)
             .only_if_status(RoomStatus::Bot);
@@ -551,7 +703,9 @@ impl ChatService {
         turn.bot_reply = Some(appended.message);
         let escalate = match escalate {
             Some(reason) => Some(reason),
-            None if found.is_none() && self.fallback_streak_reached(&turn.room).await? => {
+            None if explanation_is_fallback(&turn.bot_reply)
+                && self.fallback_streak_reached(&turn.room).await? =>
+            {
                 Some(EscalationReason::RepeatedFallback)
             }
             None => None,
@@ -863,7 +1017,7 @@ impl ChatService {
     /// What the bot would answer to `text` with the current rules, without storing anything: the
     /// rule editor's "try a message".
     pub async fn explain(&self, text: &str) -> Result<Option<Match>> {
-        Ok(self.current_matcher().await?.match_text(text))
+        Ok(self.current_rules().await?.matcher.match_text(text))
     }
 
     /// What the bot would answer to `text` with a proposed rule set, before saving it.
@@ -885,6 +1039,17 @@ impl ChatService {
         replaces: Option<RuleId>,
         text: &str,
     ) -> Result<(Option<Match>, RuleId)> {
+        let (rules, id) = self.rules_with_draft(draft, replaces).await?;
+        Ok((self.explain_with(&rules, text)?, id))
+    }
+
+    /// The stored rules with `draft` saved as rule `replaces` (or as a new rule), and the draft's id
+    /// in them (a new rule gets one no stored rule has).
+    async fn rules_with_draft(
+        &self,
+        draft: NewRule,
+        replaces: Option<RuleId>,
+    ) -> Result<(Vec<BotRule>, RuleId)> {
         let draft = draft.validated()?;
         let mut rules = self.inner.store.rules().await?.rules;
         let id = match replaces {
@@ -908,31 +1073,353 @@ impl ChatService {
             }
         };
         rules.push(draft.into_rule(id));
-        Ok((self.explain_with(&rules, text)?, id))
+        rules.sort_by_key(|rule| rule.id);
+        Ok((rules, id))
+    }
+
+    /// The transcripts of the newest `max_rooms` rooms created at or after `since`, in the order the
+    /// rooms were opened (ties by room id, so a replay's report is always in the same order): what
+    /// [`ChatService::what_if`] replays.
+    pub async fn transcripts(
+        &self,
+        since: Timestamp,
+        max_rooms: usize,
+    ) -> Result<Vec<crate::Transcript>> {
+        let mut transcripts = Vec::new();
+        let mut offset = 0;
+        'pages: while transcripts.len() < max_rooms {
+            let rooms = self
+                .inner
+                .store
+                .list_rooms(
+                    &RoomQuery::default()
+                        .order(crate::RoomOrder::CreatedDesc)
+                        .page(offset, MAX_PAGE),
+                )
+                .await?;
+            offset += rooms.len();
+            for room in &rooms {
+                if room.created_at < since || transcripts.len() == max_rooms {
+                    break 'pages;
+                }
+                let mut messages: Vec<Message> = Vec::new();
+                loop {
+                    let after = messages.last().map_or(0, |m| m.seq);
+                    let page = self
+                        .inner
+                        .store
+                        .messages_after(room.id, after, MAX_PAGE)
+                        .await?;
+                    let done = page.len() < MAX_PAGE;
+                    messages.extend(page);
+                    if done {
+                        break;
+                    }
+                }
+                transcripts.push((
+                    room.created_at,
+                    room.id,
+                    crate::Transcript::from_messages(room.id.to_string(), &messages),
+                ));
+            }
+            if rooms.len() < MAX_PAGE {
+                break;
+            }
+        }
+        transcripts.sort_by_key(|(created_at, id, _)| (*created_at, *id));
+        Ok(transcripts.into_iter().map(|(_, _, t)| t).collect())
+    }
+
+    /// What `proposed` rules would change over `transcripts`, compared with the current rules. The
+    /// rules are validated first (one bad rule: [`Error::InvalidRule`] naming it); nothing is saved.
+    pub async fn what_if(
+        &self,
+        proposed: Vec<NewRule>,
+        transcripts: &[crate::Transcript],
+    ) -> Result<crate::ReplayReport> {
+        let rules = validate_rules(proposed)?
+            .into_iter()
+            .enumerate()
+            .map(|(index, rule)| rule.into_rule(RuleId(index as u64 + 1)))
+            .collect();
+        self.what_if_rules(rules, transcripts).await
+    }
+
+    /// What saving `draft` (as rule `replaces`, or as a new rule) would change over `transcripts`:
+    /// the rule editor's preview.
+    pub async fn what_if_draft(
+        &self,
+        draft: NewRule,
+        replaces: Option<RuleId>,
+        transcripts: &[crate::Transcript],
+    ) -> Result<crate::ReplayReport> {
+        let (rules, _) = self.rules_with_draft(draft, replaces).await?;
+        self.what_if_rules(rules, transcripts).await
+    }
+
+    async fn what_if_rules(
+        &self,
+        rules: Vec<BotRule>,
+        transcripts: &[crate::Transcript],
+    ) -> Result<crate::ReplayReport> {
+        let current = self.current_rules().await?;
+        let proposed = self.inner.factory.build(&RuleSet { version: 0, rules })?;
+        Ok(crate::replay(
+            &*current.matcher,
+            &*proposed,
+            transcripts,
+            self.inner.config.fallbacks_before_escalation,
+        ))
     }
 
     /// The matcher for the store's current rules, rebuilt when the version moved (here or on another
     /// instance sharing the store). Readers of the old matcher are never blocked.
-    async fn current_matcher(&self) -> Result<Arc<dyn BotMatcher>> {
+    async fn current_rules(&self) -> Result<Arc<LoadedRules>> {
         let version = self.inner.store.rules_version().await?;
-        let loaded = self.inner.matcher.load();
-        if let (Some(loaded_version), Some(matcher)) = (loaded.version, &loaded.matcher) {
-            if loaded_version == version {
-                return Ok(matcher.clone());
+        if let Some(loaded) = self.inner.matcher.load_full() {
+            if loaded.version == version {
+                return Ok(loaded);
             }
         }
         let set = self.inner.store.rules().await?;
-        let matcher = self.inner.factory.build(&set)?;
-        let fresh = Arc::new(LoadedMatcher {
-            version: Some(set.version),
-            matcher: Some(matcher.clone()),
+        let fresh = Arc::new(LoadedRules {
+            version: set.version,
+            matcher: self.inner.factory.build(&set)?,
+            rules: set.rules.into_iter().filter(|rule| rule.active).collect(),
         });
         // Versions only grow: never replace a newer matcher with one a slower rebuild produced.
-        self.inner.matcher.rcu(|current| match current.version {
-            Some(current_version) if current_version > set.version => current.clone(),
-            _ => fresh.clone(),
+        self.inner.matcher.rcu(|current| match current {
+            Some(current) if current.version > fresh.version => Some(current.clone()),
+            _ => Some(fresh.clone()),
         });
-        Ok(matcher)
+        Ok(fresh)
+    }
+
+    /// The bot's reply to a visitor's message in a room with the bot, and what the room remembers
+    /// afterwards. Never fails: a catalog that errs or is slow gives the rule's static response.
+    async fn compose_reply(
+        &self,
+        loaded: &LoadedRules,
+        room: &Room,
+        found: Option<&Match>,
+        text: &str,
+    ) -> Reply {
+        let config = &self.inner.config;
+        let mut context = room.context.clone();
+        let entities = self.inner.extractor.extract(text, self.today());
+        if let Some(class) = &entities.vehicle_class {
+            context.insert(context_key::VEHICLE_CLASS.into(), class.value.to_string());
+        }
+        if let Some(dates) = &entities.dates {
+            context.insert(
+                context_key::DATES.into(),
+                format!("{}/{}", dates.value.start, dates.value.end),
+            );
+        }
+        let language = reply_language(loaded, room.language.as_deref(), found);
+        let pending = context
+            .remove(context_key::TOPIC_RULE)
+            .and_then(|id| id.parse().ok())
+            .and_then(|id| loaded.rule(RuleId(id)));
+        let said_something_new = entities.vehicle_class.is_some() || entities.dates.is_some();
+        let (rule, explanation) = match (found, pending) {
+            (Some(found), _) => (
+                loaded
+                    .rule(found.rule_id)
+                    .map(|rule| localized(loaded, rule, language.as_deref())),
+                BotExplanation::Matched(found.explanation()),
+            ),
+            (None, Some(pending)) if said_something_new => (
+                Some(localized(loaded, pending, language.as_deref())),
+                BotExplanation::Resumed(crate::ResumedExplanation {
+                    rule_id: pending.id,
+                    intent: pending.intent.clone(),
+                }),
+            ),
+            (None, pending) => {
+                // Not about the topic: it stays for the next message that is.
+                if let Some(pending) = pending {
+                    context.insert(context_key::TOPIC_RULE.into(), pending.id.to_string());
+                }
+                return Reply {
+                    text: config.texts_for(language.as_deref()).fallback.clone(),
+                    explanation: BotExplanation::Fallback,
+                    language,
+                    context,
+                };
+            }
+        };
+        let texts = config.texts_for(language.as_deref());
+        let static_text = match (rule, found) {
+            (Some(rule), _) => rule.response.clone(),
+            // A custom matcher answering with a rule the store does not have.
+            (None, Some(found)) => found.response.clone(),
+            (None, None) => texts.fallback.clone(),
+        };
+        let catalog_answer = match (rule, &self.inner.catalog) {
+            (Some(rule), Some(catalog)) => match rule.catalog_response.as_deref() {
+                Some(template) => {
+                    self.answer_from_catalog(
+                        &**catalog,
+                        rule,
+                        template,
+                        &context,
+                        texts,
+                        language.as_deref(),
+                    )
+                    .await
+                }
+                None => None,
+            },
+            _ => None,
+        };
+        // The topic is kept under the id the visitor's words chose, so it resumes in whatever
+        // language the room speaks by then.
+        let topic = match &explanation {
+            BotExplanation::Matched(m) => Some(m.rule_id),
+            BotExplanation::Resumed(r) => Some(r.rule_id),
+            _ => None,
+        };
+        if let (Some(topic), Some(_)) = (topic, &catalog_answer) {
+            context.insert(context_key::TOPIC_RULE.into(), topic.to_string());
+        }
+        let (text, explanation) = match catalog_answer {
+            None => (static_text, explanation),
+            Some(CatalogAnswer::Answer(text)) => (text, explanation),
+            Some(CatalogAnswer::Ask { question, asked }) => {
+                let rule = rule.unwrap_or_else(|| unreachable!("a catalog answer has a rule"));
+                let matched = match explanation {
+                    BotExplanation::Matched(m) => Some(m),
+                    _ => None,
+                };
+                (
+                    question,
+                    BotExplanation::FollowUp(crate::FollowUpExplanation {
+                        rule_id: topic.unwrap_or(rule.id),
+                        intent: rule.intent.clone(),
+                        asked,
+                        matched,
+                    }),
+                )
+            }
+        };
+        Reply {
+            text,
+            explanation,
+            language,
+            context,
+        }
+    }
+
+    /// Fills a catalog response, or the follow-up question for what it still needs; `None` when the
+    /// catalog failed, was too slow, or the template does not parse (the static response goes out).
+    async fn answer_from_catalog(
+        &self,
+        catalog: &dyn RentalCatalog,
+        rule: &BotRule,
+        template: &str,
+        context: &BTreeMap<String, String>,
+        texts: &BotTexts,
+        language: Option<&str>,
+    ) -> Option<CatalogAnswer> {
+        let template = Template::parse(template).ok()?;
+        let language = language.unwrap_or(&self.inner.config.default_language);
+        let class = context
+            .get(context_key::VEHICLE_CLASS)
+            .and_then(|class| VehicleClass::new(class.as_str()).ok());
+        let dates = context.get(context_key::DATES).and_then(|d| parse_dates(d));
+        let timeout = self.inner.config.catalog_timeout;
+        let classes = || async {
+            match tokio::time::timeout(timeout, catalog.vehicle_classes()).await {
+                Ok(Ok(classes)) => classes
+                    .iter()
+                    .map(|class| class.label(language))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                _ => String::new(),
+            }
+        };
+        let class = match class {
+            Some(class) => class,
+            None if template.needs_class() => {
+                return Some(CatalogAnswer::Ask {
+                    question: texts
+                        .ask_vehicle_class
+                        .replace("{vehicle_classes}", &classes().await),
+                    asked: crate::EntityKind::VehicleClass,
+                })
+            }
+            // Never read: no placeholder needs it.
+            None => VehicleClass::new(VehicleClass::ECONOMY).ok()?,
+        };
+        let dates = match dates {
+            Some(dates) => dates,
+            None if template.needs_dates() => {
+                return Some(CatalogAnswer::Ask {
+                    question: texts.ask_dates.clone(),
+                    asked: crate::EntityKind::Dates,
+                })
+            }
+            None => DateRange::day(self.today()),
+        };
+        let mut request = QuoteRequest::new(class.clone(), dates);
+        request.location = context.get(context_key::LOCATION).cloned();
+        let not_offered = || async {
+            Some(CatalogAnswer::Answer(
+                texts
+                    .class_not_offered
+                    .replace("{vehicle_class}", &class.label(language))
+                    .replace("{vehicle_classes}", &classes().await),
+            ))
+        };
+        let mut values = BTreeMap::new();
+        values.insert(Placeholder::VehicleClass, class.label(language));
+        values.insert(Placeholder::Dates, dates.describe(language));
+        values.insert(Placeholder::Days, dates.days().to_string());
+        let failed = |what: &str, error: &dyn fmt::Display| {
+            tracing::warn!(rule = %rule.id, %error, "the rental catalog's {what} failed; sending the static response");
+        };
+        if template.needs_quote() {
+            match tokio::time::timeout(timeout, catalog.quote(&request)).await {
+                Ok(Ok(Some(quote))) => {
+                    values.insert(Placeholder::DailyPrice, quote.daily.format(language));
+                    values.insert(Placeholder::TotalPrice, quote.total.format(language));
+                    values.insert(Placeholder::Currency, quote.total.currency.clone());
+                }
+                Ok(Ok(None)) => return not_offered().await,
+                Ok(Err(error)) => {
+                    failed("quote", &error);
+                    return None;
+                }
+                Err(_) => {
+                    failed("quote", &"timed out");
+                    return None;
+                }
+            }
+        }
+        if template.needs_availability() {
+            match tokio::time::timeout(timeout, catalog.availability(&request)).await {
+                Ok(Ok(Some(count))) => {
+                    values.insert(Placeholder::AvailableCount, count.to_string());
+                }
+                Ok(Ok(None)) => return not_offered().await,
+                Ok(Err(error)) => {
+                    failed("availability check", &error);
+                    return None;
+                }
+                Err(_) => {
+                    failed("availability check", &"timed out");
+                    return None;
+                }
+            }
+        }
+        template.render(&values).map(CatalogAnswer::Answer)
+    }
+
+    /// Today's date at the rental desk.
+    fn today(&self) -> chrono::NaiveDate {
+        let offset = chrono::Duration::minutes(i64::from(self.inner.config.utc_offset_minutes));
+        (self.now().to_datetime() + offset).date_naive()
     }
 
     // ----- agents -----
@@ -996,6 +1483,94 @@ impl ChatService {
         self.publish(Topic::Room(room.id), Event::room_changed(room))
             .await;
         self.publish(Topic::Agents, Event::room_changed(room)).await;
+    }
+}
+
+/// Keys of [`Room::context`] the bot reads and writes.
+pub mod context_key {
+    /// The vehicle class the visitor named last (a [`crate::VehicleClass`] name).
+    pub const VEHICLE_CLASS: &str = "vehicle_class";
+    /// The dates the visitor named last, `start/end` in ISO form.
+    pub const DATES: &str = "dates";
+    /// The pick-up location; set by the host ([`super::ChatService::set_room_context`]), passed to
+    /// the catalog.
+    pub const LOCATION: &str = "location";
+    /// The rule answering from the catalog that the conversation is about: a follow-up question
+    /// waits for its answer, and a message naming only a class or dates ("and a convertible?")
+    /// asks it again.
+    pub const TOPIC_RULE: &str = "topic_rule";
+}
+
+/// What the bot says and what the room remembers afterwards.
+struct Reply {
+    text: String,
+    explanation: BotExplanation,
+    language: Option<String>,
+    context: BTreeMap<String, String>,
+}
+
+enum CatalogAnswer {
+    Answer(String),
+    Ask {
+        question: String,
+        asked: crate::EntityKind,
+    },
+}
+
+fn parse_dates(stored: &str) -> Option<DateRange> {
+    let (start, end) = stored.split_once('/')?;
+    DateRange::new(start.parse().ok()?, end.parse().ok()?).ok()
+}
+
+fn explanation_is_fallback(reply: &Option<Message>) -> bool {
+    reply
+        .as_ref()
+        .is_some_and(|m| m.explanation == Some(BotExplanation::Fallback))
+}
+
+/// The language to answer in. The visitor's words are the best evidence: a keyword of another
+/// language switches the room to it, unless the room's language has the same keyword for the same
+/// intent (words several languages share, like "taxi", keep the room's language). Without a match
+/// the room keeps its language.
+fn reply_language(
+    loaded: &LoadedRules,
+    room: Option<&str>,
+    found: Option<&Match>,
+) -> Option<String> {
+    let Some(found) = found else {
+        return room.map(str::to_owned);
+    };
+    match room {
+        None => Some(found.language.clone()),
+        Some(room) if primary_language(room) == primary_language(&found.language) => {
+            Some(room.to_owned())
+        }
+        Some(room) => {
+            let keyword = crate::matcher::normalize(&found.keyword).text;
+            let shared = loaded.rules.iter().any(|rule| {
+                rule.intent == found.intent
+                    && primary_language(&rule.language) == primary_language(room)
+                    && rule
+                        .keywords
+                        .iter()
+                        .any(|k| crate::matcher::normalize(k).text == keyword)
+            });
+            Some(if shared { room } else { &found.language }.to_owned())
+        }
+    }
+}
+
+/// The rule of the same intent in the reply's language, or `rule` itself when there is none.
+fn localized<'a>(
+    loaded: &'a LoadedRules,
+    rule: &'a BotRule,
+    language: Option<&str>,
+) -> &'a BotRule {
+    match language {
+        Some(language) if primary_language(&rule.language) != primary_language(language) => {
+            loaded.in_language(&rule.intent, language).unwrap_or(rule)
+        }
+        _ => rule,
     }
 }
 

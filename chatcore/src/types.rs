@@ -355,6 +355,73 @@ pub enum BotExplanation {
     Matched(MatchExplanation),
     /// No rule matched; the fallback reply was sent.
     Fallback,
+    /// A rule answering from the catalog needed something the visitor had not said yet, and the bot
+    /// asked for it.
+    FollowUp(FollowUpExplanation),
+    /// The visitor's message matched no keyword but answered the bot's follow-up question, so the
+    /// rule that asked answered.
+    Resumed(ResumedExplanation),
+}
+
+impl BotExplanation {
+    /// The keyword match the reply came from: `None` for the welcome, a fallback, or a reply to a
+    /// follow-up question (whose message matched no keyword).
+    pub fn keyword_match(&self) -> Option<&MatchExplanation> {
+        match self {
+            BotExplanation::Matched(m) => Some(m),
+            BotExplanation::FollowUp(f) => f.matched.as_ref(),
+            BotExplanation::Welcome | BotExplanation::Fallback | BotExplanation::Resumed(_) => None,
+        }
+    }
+
+    /// The intent the reply served, if any.
+    pub fn intent(&self) -> Option<&Intent> {
+        match self {
+            BotExplanation::Matched(m) => Some(&m.intent),
+            BotExplanation::FollowUp(f) => Some(&f.intent),
+            BotExplanation::Resumed(r) => Some(&r.intent),
+            BotExplanation::Welcome | BotExplanation::Fallback => None,
+        }
+    }
+
+    /// Whether this is the bot answering a visitor's message (not the welcome).
+    pub fn is_answer(&self) -> bool {
+        !matches!(self, BotExplanation::Welcome)
+    }
+}
+
+/// What a catalog answer still needs from the visitor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EntityKind {
+    /// Which kind of car.
+    VehicleClass,
+    /// Pick-up and return dates.
+    Dates,
+}
+
+/// Why the bot asked a follow-up question.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowUpExplanation {
+    /// The rule waiting for the answer.
+    pub rule_id: RuleId,
+    /// Its intent.
+    pub intent: Intent,
+    /// What the bot asked for.
+    pub asked: EntityKind,
+    /// The keyword match in the visitor's message, when the question followed one (not when the
+    /// visitor's reply to an earlier question still left something missing).
+    pub matched: Option<MatchExplanation>,
+}
+
+/// Which pending rule a reply to a follow-up question completed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumedExplanation {
+    /// The rule that had asked.
+    pub rule_id: RuleId,
+    /// Its intent.
+    pub intent: Intent,
 }
 
 /// Which rule and keyword fired, and where in the visitor's message.
@@ -638,6 +705,10 @@ pub struct BotRule {
     pub active: bool,
     /// The language of keywords and response (BCP 47, e.g. `en`).
     pub language: String,
+    /// The reply when a [`crate::RentalCatalog`] is configured: `response` with placeholders such as
+    /// `{daily_price}` filled from the catalog (see [`crate::catalog::Placeholder`]). Without a
+    /// catalog, or when the catalog fails, the bot sends `response`.
+    pub catalog_response: Option<String>,
 }
 
 /// A rule to create, or the new content of an existing rule.
@@ -658,6 +729,9 @@ pub struct NewRule {
     /// Language tag; `en` when omitted.
     #[serde(default = "default_language")]
     pub language: String,
+    /// The reply with catalog placeholders (see [`BotRule::catalog_response`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_response: Option<String>,
 }
 
 fn default_true() -> bool {
@@ -686,6 +760,7 @@ impl NewRule {
             priority,
             active: true,
             language: default_language(),
+            catalog_response: None,
         }
     }
 
@@ -698,6 +773,12 @@ impl NewRule {
     /// Sets the language.
     pub fn language(mut self, language: impl Into<String>) -> Self {
         self.language = language.into();
+        self
+    }
+
+    /// Sets the reply used when a catalog is configured (placeholders such as `{daily_price}`).
+    pub fn catalog_response(mut self, template: impl Into<String>) -> Self {
+        self.catalog_response = Some(template.into());
         self
     }
 
@@ -759,6 +840,18 @@ impl NewRule {
             ));
         }
         self.language = language.to_owned();
+        self.catalog_response = match self.catalog_response.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(template) => {
+                if template.chars().count() > 4000 {
+                    return invalid("the catalog response is longer than 4000 characters".into());
+                }
+                crate::catalog::Template::parse(template).map_err(|reason| Error::InvalidRule {
+                    reason: format!("catalog response: {reason}"),
+                })?;
+                Some(template.to_owned())
+            }
+        };
         Ok(self)
     }
 
@@ -772,6 +865,7 @@ impl NewRule {
             priority: self.priority,
             active: self.active,
             language: self.language,
+            catalog_response: self.catalog_response,
         }
     }
 }
@@ -785,6 +879,7 @@ impl From<BotRule> for NewRule {
             priority: rule.priority,
             active: rule.active,
             language: rule.language,
+            catalog_response: rule.catalog_response,
         }
     }
 }

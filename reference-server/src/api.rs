@@ -346,9 +346,77 @@ pub(crate) async fn explain(
     Ok(Json(json!({
         "draft_wins": draft_id.map(|id| found.as_ref().is_some_and(|m| m.rule_id == id)),
         "matched": found.as_ref().map(|m| m.explanation()),
-        "response": found.map_or_else(|| state.chat().config().fallback.clone(), |m| m.response),
+        "response": found.map_or_else(|| state.chat().config().texts_for(None).fallback.clone(), |m| m.response),
     }))
     .into_response())
+}
+
+/// How far back a what-if preview looks by default, and the most chats it replays.
+pub(crate) const WHAT_IF_DAYS: u32 = 30;
+pub(crate) const WHAT_IF_MAX_ROOMS: usize = 2000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WhatIf {
+    /// A whole proposed rule set (as `rules export` writes it)…
+    #[serde(default)]
+    rules: Option<Vec<NewRule>>,
+    /// …or one unsaved rule among the saved ones.
+    #[serde(default)]
+    draft: Option<NewRule>,
+    /// The saved rule the draft would replace; a new rule when absent.
+    #[serde(default)]
+    replaces: Option<u64>,
+    /// Chats opened in the last `days` days (default 30, at most 365).
+    #[serde(default)]
+    days: Option<u32>,
+}
+
+/// The transcripts of the chats opened in the last `days` days (newest first, at most
+/// [`WHAT_IF_MAX_ROOMS`]): what a what-if preview replays.
+pub(crate) async fn recent_transcripts(
+    state: &AppState,
+    days: u32,
+) -> chatcore::Result<Vec<chatcore::Transcript>> {
+    let since = AnalyticsWindow::last_days(state.chat().now(), days).from;
+    state.chat().transcripts(since, WHAT_IF_MAX_ROOMS).await
+}
+
+/// `POST /api/v1/rules/what-if` `{"rules": [...]}` or `{"draft": {rule}, "replaces": id?}`, with
+/// `"days"`: what the proposed rules would change over recent chats. Nothing is saved.
+pub(crate) async fn what_if(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<WhatIf>, JsonRejection>,
+) -> ApiResult {
+    agent(&state, &headers).await?;
+    let Json(body) = body?;
+    let days = body.days.unwrap_or(WHAT_IF_DAYS);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "\"days\" must be between 1 and 365",
+        ));
+    }
+    let invalid = |message| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message);
+    let transcripts = recent_transcripts(&state, days).await?;
+    let report = match (body.rules, body.draft, body.replaces) {
+        (Some(rules), None, None) => state.chat().what_if(rules, &transcripts).await?,
+        (None, Some(draft), replaces) => {
+            state
+                .chat()
+                .what_if_draft(draft, replaces.map(RuleId), &transcripts)
+                .await?
+        }
+        (None, None, _) => return Err(invalid("send \"rules\" or a \"draft\"")),
+        (Some(_), _, _) => {
+            return Err(invalid(
+                "send either \"rules\" or a \"draft\" (with \"replaces\"), not both",
+            ))
+        }
+    };
+    Ok(Json(report).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,6 +1,8 @@
 //! The operator subcommands (the seed's `manage.py` recipes), as functions returning their output.
 
-use chatcore::{AgentRole, AnalyticsWindow, ChatService, NewAgent, NewRule, RoomQuery, RoomStatus};
+use chatcore::{
+    AgentRole, AnalyticsWindow, ChatService, NewAgent, NewRule, RoomQuery, RoomStatus, Transcript,
+};
 
 use crate::auth;
 
@@ -78,14 +80,53 @@ pub async fn export_rules(chat: &ChatService) -> Result<String, String> {
 
 /// `rules import FILE`: replaces every rule, after checking them all.
 pub async fn import_rules(chat: &ChatService, file: &std::path::Path) -> Result<String, String> {
-    let text = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let rules: Vec<NewRule> = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a rules file: {e}", file.display()))?;
+    let rules = read_rules_file(file)?;
     let count = rules.len();
     let set = chat.replace_rules(rules).await.map_err(|e| e.to_string())?;
     Ok(format!(
         "imported {count} rules (rule version {})",
         set.version
     ))
+}
+
+/// `rules what-if FILE`: what the rules in FILE would change over past chats (or a transcripts
+/// file), without saving anything.
+pub async fn what_if(
+    chat: &ChatService,
+    file: &std::path::Path,
+    transcripts: Option<&std::path::Path>,
+    days: u32,
+    max_rooms: usize,
+    json: bool,
+) -> Result<String, String> {
+    let rules = read_rules_file(file)?;
+    let transcripts = match transcripts {
+        Some(path) => {
+            let reader = std::fs::File::open(path)
+                .map(std::io::BufReader::new)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            Transcript::from_jsonl(reader).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => {
+            let since = AnalyticsWindow::last_days(chat.now(), days).from;
+            chat.transcripts(since, max_rooms)
+                .await
+                .map_err(|e| e.to_string())?
+        }
+    };
+    let report = chat
+        .what_if(rules, &transcripts)
+        .await
+        .map_err(|e| e.to_string())?;
+    if json {
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())
+    } else {
+        Ok(report.to_string())
+    }
+}
+
+fn read_rules_file(file: &std::path::Path) -> Result<Vec<NewRule>, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not a rules file: {e}", file.display()))
 }

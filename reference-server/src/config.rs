@@ -61,6 +61,25 @@ pub enum RulesAction {
         /// The JSON file.
         file: std::path::PathBuf,
     },
+    /// Replay past visitor messages with the rules in FILE (as `export` writes them) and report
+    /// what would change: intents, fallbacks, escalations, and the messages affected. Saves nothing.
+    WhatIf {
+        /// The proposed rules (JSON).
+        file: std::path::PathBuf,
+        /// Replay these transcripts (JSONL: stored messages, or {"room": …, "text": …} lines)
+        /// instead of the chats in the store.
+        #[arg(long)]
+        transcripts: Option<std::path::PathBuf>,
+        /// From the store: chats opened in the last DAYS days.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        days: u32,
+        /// From the store: at most this many chats, newest first.
+        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        max_rooms: u64,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Where the chat's state lives.
@@ -148,4 +167,23 @@ pub struct Options {
     /// visitor shares its address: raise this, or set 0 and limit at the proxy.
     #[arg(long, env = "CHATCORE_NEW_CHATS_PER_ADDRESS", default_value_t = 30)]
     pub new_chats_per_address: u32,
+
+    /// Where the bot's price and availability answers come from: `demo`, an in-memory example
+    /// fleet (chatcore's `MemoryCatalog::demo`), or `none` (the rules' static texts). An
+    /// application embedding chatcore plugs in its own `RentalCatalog` instead.
+    #[arg(long, env = "CHATCORE_CATALOG", value_enum, default_value = "demo")]
+    pub catalog: Catalog,
+
+    /// The rental desk's offset from UTC in minutes: what "today" and "tomorrow" mean to the bot.
+    #[arg(long, env = "CHATCORE_UTC_OFFSET_MINUTES", default_value_t = 0, allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-1080..=1080))]
+    pub utc_offset_minutes: i32,
+}
+
+/// Where the bot's catalog answers come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Catalog {
+    /// The in-memory demo fleet.
+    Demo,
+    /// No catalog: rules answer with their static text.
+    None,
 }

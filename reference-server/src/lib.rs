@@ -278,6 +278,7 @@ fn api_routes() -> Router<AppState> {
             "/rules/{id}",
             axum::routing::put(api::update_rule).delete(api::delete_rule),
         )
+        .route("/rules/what-if", post(api::what_if))
         .route("/explain", post(api::explain))
         .route("/analytics", get(api::analytics))
         .fallback(api::not_found)

@@ -67,6 +67,26 @@ async fn main() -> std::process::ExitCode {
         Command::Rules {
             action: RulesAction::Import { file },
         } => report(reference_server::cli::import_rules(built.state.chat(), &file).await),
+        Command::Rules {
+            action:
+                RulesAction::WhatIf {
+                    file,
+                    transcripts,
+                    days,
+                    max_rooms,
+                    json,
+                },
+        } => report(
+            reference_server::cli::what_if(
+                built.state.chat(),
+                &file,
+                transcripts.as_deref(),
+                days,
+                usize::try_from(max_rooms).unwrap_or(usize::MAX),
+                json,
+            )
+            .await,
+        ),
         Command::Serve => {
             let listener = match tokio::net::TcpListener::bind(cli.options.addr).await {
                 Ok(listener) => listener,

@@ -226,6 +226,10 @@ pub(crate) struct Identity {
     /// "Start a new chat" after one ended: an ended chat is not continued.
     #[serde(default, rename = "new")]
     new_chat: bool,
+    /// The visitor's language as the host site knows it (the widget's `data-lang`); wins over
+    /// the browser's Accept-Language.
+    #[serde(default)]
+    language: Option<String>,
 }
 
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
@@ -341,6 +345,27 @@ pub(crate) async fn start_chat(
     response
 }
 
+/// The language a new room speaks: the host site's setting when the bot has texts for it, else the
+/// browser's preference among the bot's languages, else unknown (the first matched keyword decides).
+fn visitor_language(
+    state: &AppState,
+    headers: &HeaderMap,
+    identity: Option<&Identity>,
+) -> Option<String> {
+    let config = state.chat().config();
+    identity
+        .and_then(|i| i.language.as_deref())
+        .filter(|tag| tag.len() <= 35)
+        .and_then(|tag| config.negotiate_language(tag))
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|value| value.to_str().ok())
+                .filter(|value| value.len() <= 512)
+                .and_then(|value| config.negotiate_language(value))
+        })
+}
+
 async fn open_visitor_room(
     state: &AppState,
     peer: SocketAddr,
@@ -376,6 +401,7 @@ async fn open_visitor_room(
         }
     };
     let new_chat = identity.as_ref().is_some_and(|i| i.new_chat);
+    let language = visitor_language(state, headers, identity.as_ref());
     let mut customer_cookie = None;
     let customer = match identity {
         Some(Identity {
@@ -444,6 +470,10 @@ async fn open_visitor_room(
             None => OpenRoom::anonymous(),
         }
         .credential(state.secret().visitor_digest(&token));
+        let open = match language {
+            Some(language) => open.language(language),
+            None => open,
+        };
         match state.chat().open_room(open).await {
             Ok((room, _)) => {
                 response = axum::Json(serde_json::json!({"room_id": room.id})).into_response();
@@ -867,17 +897,19 @@ pub(crate) struct RulesQuery {
     rule: Option<u64>,
 }
 
-/// A rule form the store refused: shown again as submitted, with the reason next to it.
+/// A rule form shown again as submitted: refused by the store (with the reason next to it), or
+/// previewed (with what it would change).
 #[derive(Debug, serde::Serialize)]
 struct RefusedEdit {
     id: Option<u64>,
     intent: String,
     keywords: String,
     response: String,
+    catalog_response: String,
     priority: String,
     active: bool,
     language: String,
-    error: String,
+    error: Option<String>,
 }
 
 fn rule_context(rule: &chatcore::BotRule) -> minijinja::Value {
@@ -886,6 +918,7 @@ fn rule_context(rule: &chatcore::BotRule) -> minijinja::Value {
         intent => rule.intent.as_str(),
         keywords => rule.keywords.join(", "),
         response => rule.response,
+        catalog_response => rule.catalog_response.as_deref().unwrap_or_default(),
         priority => rule.priority,
         active => rule.active,
         language => rule.language,
@@ -901,7 +934,7 @@ pub(crate) async fn bot_responses(
     let Some((agent, session)) = current_agent(&state, &headers).await else {
         return Redirect::to("/agent/login/").into_response();
     };
-    rules_page(&state, &agent, &session, query, None, StatusCode::OK).await
+    rules_page(&state, &agent, &session, query, None, None, StatusCode::OK).await
 }
 
 async fn rules_page(
@@ -910,6 +943,7 @@ async fn rules_page(
     session: &Session,
     query: RulesQuery,
     refused: Option<RefusedEdit>,
+    preview: Option<minijinja::Value>,
     status: StatusCode,
 ) -> Response {
     let mut rules = match state.chat().rules().await {
@@ -966,6 +1000,8 @@ async fn rules_page(
         search => search,
         tried => tried,
         refused => refused,
+        preview => preview,
+        placeholders => chatcore::Placeholder::ALL.map(|p| format!("{{{}}}", p.name())).join(" "),
         done => done_message(query.done.as_deref(), query.rule),
     };
     render_with_status(state, "rules.html", context, status)
@@ -1004,6 +1040,8 @@ pub(crate) struct RuleForm {
     #[serde(default)]
     response: String,
     #[serde(default)]
+    catalog_response: String,
+    #[serde(default)]
     priority: String,
     #[serde(default)]
     active: Option<String>,
@@ -1034,11 +1072,82 @@ impl RuleForm {
         } else {
             self.language.trim()
         };
-        Ok(
-            chatcore::NewRule::new(intent, keywords, self.response.as_str(), priority)
-                .active(self.active.is_some())
-                .language(language),
-        )
+        let rule = chatcore::NewRule::new(intent, keywords, self.response.as_str(), priority)
+            .active(self.active.is_some())
+            .language(language);
+        Ok(match self.catalog_response.trim() {
+            "" => rule,
+            template => rule.catalog_response(template),
+        })
+    }
+}
+
+impl RuleForm {
+    /// The form as submitted, to show again.
+    fn into_edit(self, error: Option<String>) -> RefusedEdit {
+        RefusedEdit {
+            id: self.id,
+            intent: self.intent,
+            keywords: self.keywords,
+            response: self.response,
+            catalog_response: self.catalog_response,
+            priority: self.priority,
+            active: self.active.is_some(),
+            language: self.language,
+            error,
+        }
+    }
+}
+
+/// Changed messages a preview lists; the rest are counted.
+const PREVIEW_MESSAGES: usize = 50;
+
+/// The what-if report for the page: the summary, the intents that move, the first messages.
+fn preview_context(report: &chatcore::ReplayReport, rule: Option<u64>) -> minijinja::Value {
+    let name =
+        |intent: Option<&chatcore::Intent>| intent.map_or("(fallback)", |i| i.as_str()).to_owned();
+    let answer = |a: &Option<chatcore::replay::Answer>| match a {
+        Some(a) => format!("{} (rule {}, “{}”)", a.intent, a.rule_id, a.keyword),
+        None => "(fallback)".to_owned(),
+    };
+    let intents: Vec<_> = report
+        .intents
+        .iter()
+        .filter(|i| i.gained > 0 || i.lost > 0)
+        .map(|i| {
+            minijinja::context! {
+                intent => name(i.intent.as_ref()), before => i.before, after => i.after,
+                gained => i.gained, lost => i.lost,
+            }
+        })
+        .collect();
+    let changed: Vec<_> = report
+        .changed
+        .iter()
+        .take(PREVIEW_MESSAGES)
+        .map(|c| {
+            minijinja::context! {
+                room => c.room, seq => c.seq, text => c.text,
+                before => answer(&c.before), after => answer(&c.after),
+                intent_changed => c.intent_changed(),
+            }
+        })
+        .collect();
+    minijinja::context! {
+        rule => rule,
+        days => crate::api::WHAT_IF_DAYS,
+        rooms => report.rooms,
+        messages => report.messages,
+        intent_changes => report.intent_changes(),
+        rule_changes => report.changed.len() - report.intent_changes(),
+        fallbacks_before => report.fallbacks_before,
+        fallbacks_after => report.fallbacks_after,
+        escalations_before => report.escalations_before,
+        escalations_after => report.escalations_after,
+        stored_mismatches => report.stored_mismatches,
+        intents => intents,
+        changed => changed,
+        more => report.changed.len().saturating_sub(PREVIEW_MESSAGES),
     }
 }
 
@@ -1098,6 +1207,46 @@ pub(crate) async fn bot_responses_action(
             .await
             .map(|_| ("deleted", Some(id.0)))
             .map_err(text),
+        ("preview", id) => {
+            let report = match form.new_rule() {
+                Ok(rule) => {
+                    match crate::api::recent_transcripts(&state, crate::api::WHAT_IF_DAYS).await {
+                        Ok(transcripts) => chat
+                            .what_if_draft(rule, id, &transcripts)
+                            .await
+                            .map_err(text),
+                        Err(e) => Err(text(e)),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            let (preview, error) = match report {
+                Ok(report) => (Some(preview_context(&report, form.id)), None),
+                Err(error) => (None, Some(error)),
+            };
+            let status = if error.is_some() {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            let query = RulesQuery {
+                try_text: form.try_text.clone(),
+                search: form.search.clone(),
+                done: None,
+                rule: None,
+            };
+            let draft = form.into_edit(error);
+            return rules_page(
+                &state,
+                &agent,
+                &session,
+                query,
+                Some(draft),
+                preview,
+                status,
+            )
+            .await;
+        }
         _ => Err("unknown action".into()),
     };
     match result {
@@ -1124,22 +1273,14 @@ pub(crate) async fn bot_responses_action(
                 done: None,
                 rule: None,
             };
-            let refused = RefusedEdit {
-                id: form.id,
-                intent: form.intent,
-                keywords: form.keywords,
-                response: form.response,
-                priority: form.priority,
-                active: form.active.is_some(),
-                language: form.language,
-                error,
-            };
+            let refused = form.into_edit(Some(error));
             rules_page(
                 &state,
                 &agent,
                 &session,
                 query,
                 Some(refused),
+                None,
                 StatusCode::BAD_REQUEST,
             )
             .await

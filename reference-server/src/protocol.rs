@@ -222,10 +222,11 @@ pub struct MessageFrame {
 
 impl From<&Message> for MessageFrame {
     fn from(message: &Message) -> Self {
-        let intent = match &message.explanation {
-            Some(BotExplanation::Matched(m)) => Some(m.intent.to_string()),
-            _ => None,
-        };
+        let intent = message
+            .explanation
+            .as_ref()
+            .and_then(BotExplanation::intent)
+            .map(ToString::to_string);
         MessageFrame {
             seq: message.seq,
             sender: message.sender.kind(),

@@ -179,8 +179,16 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
     };
     let config = ChatConfig::default()
         .idle_timeout(Duration::from_secs(options.chat_timeout))
-        .max_message_chars(options.max_message_length as usize);
-    let chat = ChatService::builder(store, fanout).config(config).build();
+        .max_message_chars(options.max_message_length as usize)
+        .utc_offset_minutes(options.utc_offset_minutes);
+    let mut chat = ChatService::builder(store, fanout).config(config);
+    if options.catalog == crate::config::Catalog::Demo {
+        let today = chatcore::Clock::now(&chatcore::SystemClock)
+            .to_datetime()
+            .date_naive();
+        chat = chat.catalog(Arc::new(chatcore::MemoryCatalog::demo(today)));
+    }
+    let chat = chat.build();
     if chat.seed_default_rules().await.map_err(SetupError::Seed)? {
         tracing::info!("installed the default bot rules");
     }

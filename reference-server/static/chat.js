@@ -57,9 +57,15 @@
     meta.textContent = time(message.created_at);
     if (role === "agent" && message.sender === "bot" && message.explanation) {
       const why = message.explanation;
-      meta.textContent += why.kind === "matched"
-        ? " · intent " + why.intent + ", keyword “" + why.keyword + "”, rule " + why.rule_id
-        : " · " + why.kind;
+      const matched = why.kind === "matched" ? why : why.matched;
+      if (matched) {
+        meta.textContent += " · intent " + matched.intent + ", keyword “" + matched.keyword + "”, rule " + matched.rule_id;
+      } else if (why.kind === "resumed") {
+        meta.textContent += " · answer to the follow-up of rule " + why.rule_id + " (" + why.intent + ")";
+      } else {
+        meta.textContent += " · " + why.kind;
+      }
+      if (why.kind === "follow_up") meta.textContent += " · asked for " + why.asked.replace("_", " ");
     }
     item.appendChild(meta);
     list.appendChild(item);
@@ -230,7 +236,12 @@
   // A new visitor gets a room when the page runs, not when it is fetched (crawlers make none).
   // "Start a new chat" after one ended asks for a fresh room and loads the page again with it.
   function start(fresh) {
-    fetch("/chat/start/", { method: "POST", credentials: "same-origin", body: fresh ? JSON.stringify({ new: true }) : "" })
+    // The host site's language setting (the widget's data-lang) comes in the page address.
+    const language = new URLSearchParams(location.search).get("lang");
+    const wanted = {};
+    if (fresh) wanted.new = true;
+    if (language) wanted.language = language;
+    fetch("/chat/start/", { method: "POST", credentials: "same-origin", body: Object.keys(wanted).length ? JSON.stringify(wanted) : "" })
       .then(function (response) { return response.json(); })
       .then(function (body) {
         if (!body.room_id) throw new Error((body.error && body.error.message) || "");

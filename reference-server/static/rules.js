@@ -46,6 +46,7 @@
       // A checkbox on the new-rule form; a hidden field (present when active) on saved rules.
       active: Boolean(form.elements.active && (form.elements.active.type !== "checkbox" || form.elements.active.checked)),
       language: value("language").trim() || "en",
+      catalog_response: value("catalog_response").trim() || null,
     };
   }
 

@@ -5,6 +5,7 @@
 //   data-customer="C-1042" data-signature="HMAC-SHA256 hex"
 //                                    a logged-in customer, vouched for by the site's backend; the
 //                                    site's origin must be in CHATCORE_ALLOWED_ORIGINS
+//   data-lang="es"                   the visitor's language (en, es, fr); default: the browser's
 // Everything runs on the host page without inline styles in markup, so a strict CSP on the rental site
 // only needs to allow this script and frames from CHAT-HOST.
 (function () {
@@ -16,6 +17,7 @@
   const label = script.dataset.label || "Chat with us";
   const customer = script.dataset.customer;
   const signature = script.dataset.signature;
+  const language = script.dataset.lang;
 
   function styled(tag, style) {
     const element = document.createElement(tag);
@@ -75,7 +77,7 @@
       mode: "cors",
       credentials: "include",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ customer: customer, signature: signature }),
+      body: JSON.stringify({ customer: customer, signature: signature, language: language }),
       signal: abort ? abort.signal : undefined,
     }).then(function (response) {
       if (!response.ok) console.warn("chatcore widget: the customer identity was refused (" + response.status + ")");
@@ -95,7 +97,7 @@
       loading.remove();
       frame = styled("iframe", { flex: "1", width: "100%", border: "0" });
       frame.title = "Customer support chat";
-      frame.src = host + "/chat/?embed=1";
+      frame.src = host + "/chat/?embed=1" + (language ? "&lang=" + encodeURIComponent(language) : "");
       panel.appendChild(frame);
       frame.focus();
     });

@@ -213,7 +213,7 @@ async fn agent_actions_over_json() {
         .unwrap();
     assert_eq!(
         stored["rules"].as_array().map(Vec::len),
-        Some(9),
+        Some(chatcore::default_rules().len() + 1),
         "trying stores nothing"
     );
     let invalid = agent

@@ -40,7 +40,11 @@ fn rules_round_trip_and_a_bad_import_changes_nothing() {
     let export = run(dir.path(), &["rules", "export"], "");
     assert!(export.status.success(), "{}", text(&export));
     let rules: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
-    assert_eq!(rules.as_array().map(Vec::len), Some(8), "the default rules");
+    assert_eq!(
+        rules.as_array().map(Vec::len),
+        Some(chatcore::default_rules().len()),
+        "the default rules"
+    );
 
     let mut edited = rules.clone();
     edited.as_array_mut().unwrap().truncate(3);
@@ -114,4 +118,63 @@ fn create_agent_stats_and_check() {
     }
     let bad = run(dir.path(), &["--chat-timeout", "5"], "");
     assert!(!bad.status.success(), "out-of-range settings are refused");
+}
+
+#[test]
+fn what_if_replays_a_transcripts_file_against_proposed_rules() {
+    let dir = tempfile::Builder::new()
+        .prefix("cli-")
+        .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap();
+    let export = run(dir.path(), &["rules", "export"], "");
+    let mut rules: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
+    rules.as_array_mut().unwrap().push(serde_json::json!({
+        "intent": "insurance",
+        "keywords": ["insurance"],
+        "response": "Basic cover is included.",
+        "priority": 90,
+    }));
+    let proposed = dir.path().join("proposed.json");
+    std::fs::write(&proposed, rules.to_string()).unwrap();
+    let transcripts = dir.path().join("chats.jsonl");
+    std::fs::write(
+        &transcripts,
+        "{\"room\": \"a\", \"text\": \"hello\"}\n{\"room\": \"a\", \"text\": \"Is insurance included?\"}\n{\"room\": \"b\", \"text\": \"asdf\"}\n",
+    )
+    .unwrap();
+    let args = [
+        "rules",
+        "what-if",
+        proposed.to_str().unwrap(),
+        "--transcripts",
+        transcripts.to_str().unwrap(),
+    ];
+    let report = run(dir.path(), &args, "");
+    assert!(report.status.success(), "{}", text(&report));
+    let out = text(&report);
+    assert!(
+        out.contains("Replayed 3 visitor messages from 2 chats."),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"Is insurance included?\": pricing (rule 3, \"insurance\") -> insurance"),
+        "{out}"
+    );
+    let json = run(dir.path(), &[&args[..], &["--json"]].concat(), "");
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(json["changed"][0]["after"]["intent"], "insurance");
+    assert_eq!(json["fallbacks_before"], 1);
+
+    // From the store (no chats yet) it still answers; a bad transcripts file names its line.
+    let empty = run(
+        dir.path(),
+        &["rules", "what-if", proposed.to_str().unwrap()],
+        "",
+    );
+    assert!(empty.status.success(), "{}", text(&empty));
+    assert!(text(&empty).contains("Replayed 0 visitor messages from 0 chats."));
+    std::fs::write(&transcripts, "{\"room\": \"a\", \"text\": \"hi\"}\n{oops\n").unwrap();
+    let refused = run(dir.path(), &args, "");
+    assert!(!refused.status.success());
+    assert!(text(&refused).contains("line 2"), "{}", text(&refused));
 }

@@ -966,6 +966,14 @@ pub async fn rules_crud_bumps_the_version(store: &SharedStore) {
         "rules by ascending id"
     );
 
+    // Every field survives the round trip, the catalog response too; and clearing it clears it.
+    let with_catalog = sample_rule("fee", 4).catalog_response("{vehicle_class}: {total_price}");
+    let stored = store
+        .update_rule(created.id, with_catalog.clone())
+        .await
+        .expect("update_rule");
+    assert_eq!(stored, with_catalog.into_rule(created.id));
+    assert!(store.rules().await.expect("rules").rules.contains(&stored));
     let changed = sample_rule("fare", 9).active(false).language("es");
     let updated = store
         .update_rule(created.id, changed.clone())

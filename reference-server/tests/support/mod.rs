@@ -294,5 +294,7 @@ pub fn options(data_dir: &std::path::Path) -> Options {
         redis_db: 0,
         redis_prefix: "chatcore:".into(),
         identity_secret: Some(IDENTITY_SECRET.into()),
+        catalog: reference_server::config::Catalog::Demo,
+        utc_offset_minutes: 0,
     }
 }
