@@ -657,9 +657,16 @@ impl MessageStore for SqliteStore {
                     return Ok(Appended::new(earlier, room, true));
                 }
                 apply_append(&mut room, &message)?;
+                // Most appends change only the seq and times; a bot reply may also change the
+                // language and context.
+                let whole_room = message.context.is_some();
                 let message = message.into_message(room.last_seq);
                 insert_message(conn, &message)?;
-                save_appended_room(conn, &room)?;
+                if whole_room {
+                    save_room(conn, &room)?;
+                } else {
+                    save_appended_room(conn, &room)?;
+                }
                 Ok(Appended::new(message, room, false))
             })
             .await

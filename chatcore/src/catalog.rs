@@ -81,8 +81,9 @@ impl Price {
         }
     }
 
-    /// The price as a visitor of `language` writes it: `$69.00` in English, `69,00 $` in Spanish
-    /// and French; codes without a well-known symbol are written out (`69.00 CHF`).
+    /// The price as a visitor of `language` writes it: `$1,069.00` in English, `1.069,00 $` in
+    /// Spanish, `1 069,00 $` in French; codes without a well-known symbol are written out
+    /// (`69.00 CHF`).
     pub fn format(&self, language: &str) -> String {
         let symbol = match self.currency.as_str() {
             "USD" => Some("$"),
@@ -90,12 +91,27 @@ impl Price {
             "GBP" => Some("£"),
             _ => None,
         };
-        let (units, cents) = (self.minor_units / 100, self.minor_units % 100);
-        match (crate::entities::primary_language(language), symbol) {
-            ("es" | "fr", Some(symbol)) => format!("{units},{cents:02} {symbol}"),
-            ("es" | "fr", None) => format!("{units},{cents:02} {}", self.currency),
-            (_, Some(symbol)) => format!("{symbol}{units}.{cents:02}"),
-            (_, None) => format!("{units}.{cents:02} {}", self.currency),
+        let cents = self.minor_units % 100;
+        let language = crate::entities::primary_language(language).to_ascii_lowercase();
+        // Thousands grouped as each language writes them: 1,234.50 / 1.234,50 / 1 234,50.
+        let group = |separator: &str| {
+            let digits = (self.minor_units / 100).to_string();
+            let mut grouped = String::new();
+            for (i, digit) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                    grouped.push_str(separator);
+                }
+                grouped.push(digit);
+            }
+            grouped
+        };
+        match (language.as_str(), symbol) {
+            ("es", Some(symbol)) => format!("{},{cents:02} {symbol}", group(".")),
+            ("es", None) => format!("{},{cents:02} {}", group("."), self.currency),
+            ("fr", Some(symbol)) => format!("{},{cents:02} {symbol}", group("\u{202f}")),
+            ("fr", None) => format!("{},{cents:02} {}", group("\u{202f}"), self.currency),
+            (_, Some(symbol)) => format!("{symbol}{}.{cents:02}", group(",")),
+            (_, None) => format!("{}.{cents:02} {}", group(","), self.currency),
         }
     }
 }
@@ -388,16 +404,18 @@ impl MemoryCatalog {
         self.offers.iter().find(|o| &o.class == class)
     }
 
-    /// The price of one day.
-    fn day_price(&self, offer: &Offer, day: NaiveDate) -> u64 {
+    /// The price of one day; `None` when it does not fit in a `u64`.
+    fn day_price(&self, offer: &Offer, day: NaiveDate) -> Option<u64> {
         let weekend = matches!(day.weekday(), Weekday::Sat | Weekday::Sun);
-        let percent = 100
-            + if weekend {
-                self.weekend_surcharge_percent
-            } else {
-                0
-            };
-        offer.daily_minor_units * percent / 100
+        let surcharge = if weekend {
+            self.weekend_surcharge_percent
+        } else {
+            0
+        };
+        offer
+            .daily_minor_units
+            .checked_mul(surcharge.checked_add(100)?)
+            .map(|p| p / 100)
     }
 }
 
@@ -412,13 +430,19 @@ impl RentalCatalog for MemoryCatalog {
             return Ok(None);
         };
         let days = request.dates.days();
+        let too_big = || crate::Error::InvalidRequest("the price does not fit in 64 bits".into());
         let mut total: u64 = request
             .dates
             .iter_days()
-            .map(|day| self.day_price(offer, day))
-            .sum();
+            .try_fold(0u64, |sum, day| {
+                sum.checked_add(self.day_price(offer, day)?)
+            })
+            .ok_or_else(too_big)?;
         if days >= 7 {
-            total = total * (100 - self.weekly_discount_percent.min(100)) / 100;
+            total = total
+                .checked_mul(100 - self.weekly_discount_percent.min(100))
+                .ok_or_else(too_big)?
+                / 100;
         }
         let daily = total / u64::from(days.max(1));
         Ok(Some(Quote::new(
@@ -439,8 +463,7 @@ impl RentalCatalog for MemoryCatalog {
                 self.bookings
                     .iter()
                     .filter(|(class, dates, _)| class == &request.class && dates.contains(day))
-                    .map(|(_, _, count)| *count)
-                    .sum::<u32>()
+                    .fold(0u32, |sum, (_, _, count)| sum.saturating_add(*count))
             })
             .max()
             .unwrap_or(0);
@@ -499,6 +522,11 @@ mod tests {
         assert_eq!(p.format("es"), "69,00 $");
         assert_eq!(Price::new(1205, "EUR").format("fr-CA"), "12,05 €");
         assert_eq!(Price::new(5, "CHF").format("en"), "0.05 CHF");
+        let big = Price::new(123_456_789, "USD");
+        assert_eq!(big.format("en"), "$1,234,567.89");
+        assert_eq!(big.format("es"), "1.234.567,89 $");
+        assert_eq!(big.format("fr"), "1\u{202f}234\u{202f}567,89 $");
+        assert_eq!(Price::new(99_900, "EUR").format("en"), "€999.00");
     }
 
     #[tokio::test]
@@ -531,6 +559,18 @@ mod tests {
         );
         let later = DateRange::new(date(2026, 12, 1), date(2026, 12, 2)).unwrap();
         assert_eq!(catalog.availability(&free(later)).await.unwrap(), Some(6));
+        // Prices too big for 64 bits are an error, never a panic or a wrapped number.
+        let huge = MemoryCatalog::new("USD")
+            .offer(VehicleClass::new("suv").unwrap(), u64::MAX / 2, 1)
+            .weekend_surcharge_percent(50);
+        let week = DateRange::new(date(2026, 12, 7), date(2026, 12, 14)).unwrap();
+        let refused = huge
+            .quote(&QuoteRequest::new(VehicleClass::new("suv").unwrap(), week))
+            .await;
+        assert!(
+            matches!(refused, Err(crate::Error::InvalidRequest(_))),
+            "{refused:?}"
+        );
         let spaceship = VehicleClass::new("spaceship").unwrap();
         let nothing = catalog
             .quote(&QuoteRequest::new(spaceship, later))

@@ -1,10 +1,11 @@
 //! Entity extraction: the vehicle class and the rental dates a visitor's message names.
 //!
 //! [`EntityExtractor::extract`] reads a message in English, Spanish or French and returns
-//! [`Entities`]: the first [`VehicleClass`] it names and the first date or date range, each with the
-//! byte span of the words it came from in the message as given. It is deterministic and pure:
-//! relative dates are computed from the `today` the caller passes (the visitor's or the site's
-//! local date), never from a clock.
+//! [`Entities`]: the first [`VehicleClass`] it names, the first date or date range (extended by a
+//! rental length such as "for 10 days") and, when it names no dates, the rental length alone; each
+//! with the byte span of the words it came from in the message as given. It is deterministic and
+//! pure: relative dates are computed from the `today` the caller passes (the visitor's or the
+//! site's local date), never from a clock.
 //!
 //! ```
 //! use chatcore::entities::EntityExtractor;
@@ -23,6 +24,14 @@
 //! assert_eq!(dates.value.days(), 4); // pick up on the 3rd, return on the 7th
 //! assert_eq!(dates.value.describe("en"), "Thu 3 Dec to Mon 7 Dec 2026");
 //! assert_eq!(dates.value.describe("es-MX"), "del jue 3 dic al lun 7 dic de 2026");
+//!
+//! // A rental length extends a start date, or comes alone for the caller to apply.
+//! let message = "Price of an electric car for a week from tomorrow?";
+//! let dates = EntityExtractor::new().extract(message, today).dates.expect("dates");
+//! assert_eq!(&message[dates.span.clone()], "for a week from tomorrow");
+//! assert_eq!(dates.value.describe("en"), "Fri 27 Nov to Fri 4 Dec 2026");
+//! let length = EntityExtractor::new().extract("por dos semanas", today).duration_days;
+//! assert_eq!(length.map(|found| found.value), Some(14));
 //! ```
 //!
 //! # Words
@@ -126,6 +135,59 @@
 //! one wins, so a range beats the single date it starts with. If that first expression is invalid,
 //! the message has no dates (a later expression is not used).
 //!
+//! # Rental lengths
+//!
+//! A rental length is `[preposition] number [-] unit`, e.g. `for 10 days`, `for two weeks`,
+//! `3 nights`, `a 3-day rental`, `por una semana`, `durante 3 días`, `pour 3 jours`,
+//! `pendant une semaine`:
+//!
+//! - prepositions (part of the span): for, para, por, durante, pour, pendant;
+//! - numbers: digits, or one to ten in words: a, an, one, two … ten; un, uno, una, dos … diez; un,
+//!   une, deux … dix;
+//! - units: day(s), night(s), week(s); día(s), noche(s), semana(s); jour(s), journée(s), nuit(s),
+//!   semaine(s). A week is 7 days; a night is a rental day ("3 nights" is 3 days).
+//!
+//! A length of 0 or more than 366 days is no rental length. Nor are:
+//!
+//! - a number meaning 1 written as a word (a, an, one, un, uno, una, une) without a preposition,
+//!   unless a start link and the start date follow right after the unit ("a week from tomorrow",
+//!   "une semaine à partir de demain"; links: from, starting, starting on, starting from,
+//!   beginning, beginning on, desde, a partir de, a partir del, empezando, comenzando, à partir de,
+//!   à partir du, dès). Alone, "a day" is more often a rate ("how much is it a day?") and "one day"
+//!   some day;
+//! - a number right after in, within, after, every, each, per, last, past, first, than, least, up
+//!   to, over, under, minimum, maximum, min, max, en, dans, cada, hace, tras, después de, más de,
+//!   menos de, al menos, il y a, après, plus de, moins de, au moins, par ("in 3 days", "every 2
+//!   weeks", "more than 7 days", "il y a 3 jours");
+//! - a unit followed by ago, before, beforehand, after, later, late, earlier, early, prior, in
+//!   advance, notice, antes, después, tarde, más tarde, de antelación, de anticipación, de retraso,
+//!   avant, après, plus tard, à l'avance, d'avance, en avance, de retard, en retard ("cancel 2 days
+//!   before"), or by a rate: a, an, per, each, every, por, al, a la, cada, par, chaque and a unit
+//!   ("7 days a week", "2 días por semana", "3 jours par semaine");
+//! - the second number of a vague length: a number, then `-`, to, or, and, o, a, y, ou or et
+//!   ("2 or 3 days", "3-5 days", "entre 2 y 3 días");
+//! - "week" starting a weekend ("un week-end" is the weekend). "7 seater", "3 cars", "2 adults"
+//!   name no unit.
+//!
+//! **With dates.** The first date expression is found as above (rental lengths play no part in
+//! it); the first rental length whose words are outside it then combines with it, wherever it is
+//! in the message:
+//!
+//! - a one-day expression is the pick-up date and the length gives the return date:
+//!   `for 10 days from 1 December`, `from 1 December for 10 days` and
+//!   `I need it for 10 days, pick-up on 1 December` are 1 to 11 December; `a week from tomorrow`
+//!   on 30 December 2026 is 31 December to 7 January 2027; `for 3 days starting Monday`,
+//!   `durante 3 días desde el lunes`. The span runs from the first word of one to the last word
+//!   of the other: `for 10 days from 1 December`, `1 December for 10 days` (an opener before a
+//!   one-day expression is not part of it);
+//! - a range, a weekend or a week wins: `from 3 to 7 December for 2 days` is 3 to 7 December,
+//!   with the range's span, and no rental length;
+//! - no date expression: the length is [`Entities::duration_days`], for the caller to apply to
+//!   dates named earlier ([`DateRange::for_days`]);
+//! - an invalid first date expression: neither dates nor a rental length.
+//!
+//! The first rental length decides: one of more than 366 days leaves a one-day expression one day.
+//!
 //! [`DateRange::describe`] and [`VehicleClass::label`] write the values back in the visitor's
 //! language, e.g. for the bot's confirmation ("an SUV, Thu 3 Dec to Mon 7 Dec 2026"), which is how
 //! a visitor notices a choice above that was not what they meant.
@@ -133,8 +195,9 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
+use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, Input, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 use unicode_normalization::char::{decompose_canonical, is_combining_mark};
@@ -224,6 +287,7 @@ impl From<VehicleClass> for String {
 /// A rental period: the pick-up date and the (later) return date. One day's rental of the 5th is
 /// `5th..6th`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "UncheckedDateRange")]
 pub struct DateRange {
     /// Pick-up date.
     pub start: NaiveDate,
@@ -250,6 +314,13 @@ impl DateRange {
         }
     }
 
+    /// A rental of `days` days picked up on `start` (`for_days(5th, 2)` is `5th..7th`); `None` for 0
+    /// days or past the end of the calendar.
+    pub fn for_days(start: NaiveDate, days: u32) -> Option<Self> {
+        let end = start.checked_add_days(Days::new(u64::from(days)))?;
+        DateRange::new(start, end).ok()
+    }
+
     /// Rental days (nights between pick-up and return).
     pub fn days(&self) -> u32 {
         (self.end - self.start).num_days().max(1) as u32
@@ -266,7 +337,22 @@ impl DateRange {
     }
 }
 
-/// The primary subtag of a language tag, lowercase: `es` for `es-MX`.
+/// A [`DateRange`] as read, before its check.
+#[derive(Deserialize)]
+struct UncheckedDateRange {
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+impl TryFrom<UncheckedDateRange> for DateRange {
+    type Error = Error;
+    fn try_from(unchecked: UncheckedDateRange) -> Result<Self> {
+        DateRange::new(unchecked.start, unchecked.end)
+    }
+}
+
+/// The primary subtag of a language tag, as written: `es` for `es-MX`, `ES` for `ES-mx` (compare
+/// with `eq_ignore_ascii_case`).
 pub fn primary_language(tag: &str) -> &str {
     tag.split(['-', '_']).next().unwrap_or(tag)
 }
@@ -286,8 +372,13 @@ pub struct Found<T> {
 pub struct Entities {
     /// The first vehicle class named.
     pub vehicle_class: Option<Found<VehicleClass>>,
-    /// The first date or date range named.
+    /// The first date or date range named; a rental length named with a single date extends it
+    /// ("for 10 days from 1 December").
     pub dates: Option<Found<DateRange>>,
+    /// A rental length in days (1 to 366) named without any date ("for two weeks", "3 nights"), for
+    /// the caller to apply to dates named earlier: see [`DateRange::for_days`]. `None` when the
+    /// message names dates.
+    pub duration_days: Option<Found<u32>>,
 }
 
 impl VehicleClass {
@@ -416,19 +507,37 @@ impl DateRange {
 // Words
 // ---------------------------------------------------------------------------------------------
 
-/// A word of a message in matching form, and where it is in the message as given.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Token {
-    /// Lowercased, without accents; `-` for a hyphen or dash.
+/// A message read as words (see the module docs), normalised once for both the class automaton and
+/// the date grammar.
+#[derive(Clone, Debug, Default)]
+struct Words {
+    /// The normalised words joined by single spaces, with a space before and after
+    /// (`" from 3 to 7 december "`), so a pattern `" a b "` found in it is always whole words.
     text: String,
-    /// Byte offset of its first character in the original text.
+    words: Vec<Word>,
+}
+
+/// One word of [`Words`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Word {
+    /// Byte range of the normalised word in [`Words::text`]: lowercased, without accents; `-` for a
+    /// hyphen or dash.
+    norm_start: usize,
+    norm_end: usize,
+    /// Byte range of the word in the message as given.
     start: usize,
-    /// Byte offset just past its last character in the original text.
     end: usize,
+    /// What the date grammar knows about the word: [`Table::bit`]s and [`ANCHOR`]; set by
+    /// [`Words::mark_date_words`].
+    flags: u32,
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || is_combining_mark(c)
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        c.is_alphanumeric() || is_combining_mark(c)
+    }
 }
 
 fn is_dash(c: char) -> bool {
@@ -454,56 +563,135 @@ fn fold_into(c: char, out: &mut String) {
     }
 }
 
-/// Splits `text` into words (see the module docs): runs of letters, digits and combining marks,
-/// and each hyphen or dash on its own.
-fn tokenize(text: &str) -> Vec<Token> {
-    fn flush(current: &mut Option<Token>, tokens: &mut Vec<Token>) {
-        if let Some(token) = current.take() {
-            if !token.text.is_empty() {
-                tokens.push(token);
+impl Words {
+    /// The words of `text`: runs of letters, digits and combining marks, and each hyphen or dash on
+    /// its own.
+    fn new(text: &str) -> Words {
+        // Folding rarely lengthens a word; words are rarely under 3 bytes with their separator.
+        let mut words = Words {
+            text: String::with_capacity(text.len() + 2),
+            words: Vec::with_capacity(text.len() / 3 + 1),
+        };
+        words.text.push(' ');
+        let mut in_word = false;
+        for (index, ch) in text.char_indices() {
+            let end = index + ch.len_utf8();
+            if is_word_char(ch) {
+                if !in_word {
+                    in_word = true;
+                    words.start_word(index);
+                }
+                fold_into(ch, &mut words.text);
+                if let Some(word) = words.words.last_mut() {
+                    word.end = end;
+                }
+            } else {
+                if in_word {
+                    in_word = false;
+                    words.end_word();
+                }
+                if is_dash(ch) {
+                    words.start_word(index);
+                    words.text.push('-');
+                    if let Some(word) = words.words.last_mut() {
+                        word.end = end;
+                    }
+                    words.end_word();
+                }
             }
         }
-    }
-    let mut tokens = Vec::new();
-    let mut current: Option<Token> = None;
-    for (index, ch) in text.char_indices() {
-        let end = index + ch.len_utf8();
-        if is_word_char(ch) {
-            let token = current.get_or_insert_with(|| Token {
-                text: String::new(),
-                start: index,
-                end,
-            });
-            fold_into(ch, &mut token.text);
-            token.end = end;
-        } else {
-            flush(&mut current, &mut tokens);
-            if is_dash(ch) {
-                tokens.push(Token {
-                    text: "-".to_owned(),
-                    start: index,
-                    end,
-                });
-            }
+        if in_word {
+            words.end_word();
         }
+        words
     }
-    flush(&mut current, &mut tokens);
-    tokens
-}
 
-/// The words joined by single spaces, with a space before and after (so a pattern `" a b "` found
-/// in it is always whole words), and where each word starts in that string.
-fn join_tokens(tokens: &[Token]) -> (String, Vec<usize>) {
-    let mut text =
-        String::with_capacity(tokens.iter().map(|t| t.text.len() + 1).sum::<usize>() + 1);
-    let mut starts = Vec::with_capacity(tokens.len());
-    text.push(' ');
-    for token in tokens {
-        starts.push(text.len());
-        text.push_str(&token.text);
-        text.push(' ');
+    /// Opens a word at byte `start` of the message.
+    fn start_word(&mut self, start: usize) {
+        self.words.push(Word {
+            norm_start: self.text.len(),
+            norm_end: self.text.len(),
+            start,
+            end: start,
+            flags: 0,
+        });
     }
-    (text, starts)
+
+    /// Closes the last word: a space after it, or dropped if it folded to nothing (a lone
+    /// combining mark).
+    fn end_word(&mut self) {
+        match self.words.last_mut() {
+            Some(word) if self.text.len() > word.norm_start => {
+                word.norm_end = self.text.len();
+                self.text.push(' ');
+            }
+            _ => {
+                self.words.pop();
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    /// The normalised word `i`.
+    fn word(&self, i: usize) -> Option<&str> {
+        let word = self.words.get(i)?;
+        self.text.get(word.norm_start..word.norm_end)
+    }
+
+    /// The byte range in the message as given of words `first..end` (not empty).
+    fn span(&self, words: Range<usize>) -> Option<Range<usize>> {
+        let first = self.words.get(words.start)?;
+        let last = self.words.get(words.end.checked_sub(1)?)?;
+        Some(first.start..last.end)
+    }
+
+    /// Sets each word's [`Word::flags`] from the [`Lexicon`] (one pass of its automaton); whether
+    /// any word is an [`ANCHOR`] or starts with a digit, i.e. whether the message may name dates
+    /// or a rental length at all.
+    fn mark_date_words(&mut self) -> bool {
+        let lexicon = lexicon();
+        let Some(automaton) = &lexicon.automaton else {
+            // No automaton (never expected): every word may be anything.
+            self.words.iter_mut().for_each(|w| w.flags = u32::MAX);
+            return !self.words.is_empty();
+        };
+        let mut anchored = false;
+        let mut next = 0;
+        for found in automaton.find_iter(self.text.as_str()) {
+            // Patterns are " word": a whole word only if a space follows.
+            if self.text.as_bytes().get(found.end()) != Some(&b' ') {
+                continue;
+            }
+            let start = found.start() + 1;
+            while self.words.get(next).is_some_and(|w| w.norm_start < start) {
+                next += 1;
+            }
+            if let Some(word) = self.words.get_mut(next) {
+                if word.norm_start == start {
+                    word.flags = lexicon
+                        .flags
+                        .get(found.pattern().as_usize())
+                        .copied()
+                        .unwrap_or(0);
+                    anchored |= word.flags & ANCHOR != 0;
+                }
+            }
+        }
+        anchored
+            || self.words.iter().any(|w| {
+                self.text
+                    .as_bytes()
+                    .get(w.norm_start)
+                    .is_some_and(u8::is_ascii_digit)
+            })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -797,11 +985,11 @@ impl EntityExtractor {
 
     /// Adds one phrase for `class` (`None`: a phrase that names no class).
     fn add_synonym(&mut self, class: Option<&VehicleClass>, synonym: &str) {
-        let tokens = tokenize(synonym);
-        if tokens.is_empty() {
+        let words = Words::new(synonym);
+        if words.is_empty() {
             return;
         }
-        let (text, _) = join_tokens(&tokens);
+        let text = words.text;
         match self.index.get(&text) {
             Some(&existing) => {
                 if let Some(pattern) = self.patterns.get_mut(existing) {
@@ -813,7 +1001,7 @@ impl EntityExtractor {
                 self.patterns.push(ClassPattern {
                     text,
                     class: class.cloned(),
-                    words: tokens.len(),
+                    words: words.words.len(),
                 });
             }
         }
@@ -823,39 +1011,48 @@ impl EntityExtractor {
         self.automaton = if self.patterns.is_empty() {
             None
         } else {
+            // A DFA searches fastest; beyond a few thousand synonyms its memory (about 1 KB per
+            // synonym) is not worth it. Every pattern starts with a space: a prefilter would stop
+            // at each space.
+            let kind = (self.patterns.len() <= 2_000).then_some(AhoCorasickKind::DFA);
             AhoCorasick::builder()
                 .match_kind(MatchKind::LeftmostLongest)
+                .kind(kind)
+                .prefilter(false)
                 .build(self.patterns.iter().map(|p| p.text.as_str()))
                 .ok()
         };
     }
 
-    /// The vehicle class and the dates `text` names, dates relative to `today` (the visitor's or
-    /// the site's local date). Deterministic; spans are byte ranges in `text`.
+    /// The vehicle class, the dates and the rental length `text` names, dates relative to `today`
+    /// (the visitor's or the site's local date). Deterministic; spans are byte ranges in `text`.
     pub fn extract(&self, text: &str, today: NaiveDate) -> Entities {
-        let tokens = tokenize(text);
+        let mut words = Words::new(text);
+        let vehicle_class = self.find_class(&words);
+        let (dates, duration_days) = find_dates(&mut words, today);
         Entities {
-            vehicle_class: self.find_class(&tokens),
-            dates: find_dates(&tokens, today),
+            vehicle_class,
+            dates,
+            duration_days,
         }
     }
 
     /// Only the first vehicle class `text` names.
     pub fn vehicle_class(&self, text: &str) -> Option<Found<VehicleClass>> {
-        self.find_class(&tokenize(text))
+        self.find_class(&Words::new(text))
     }
 
-    /// Only the first date or date range `text` names, relative to `today`.
+    /// Only the dates `text` names, relative to `today` (with a rental length when it names one):
+    /// [`Entities::dates`] of [`EntityExtractor::extract`].
     pub fn dates(&self, text: &str, today: NaiveDate) -> Option<Found<DateRange>> {
-        find_dates(&tokenize(text), today)
+        find_dates(&mut Words::new(text), today).0
     }
 
-    fn find_class(&self, tokens: &[Token]) -> Option<Found<VehicleClass>> {
+    fn find_class(&self, words: &Words) -> Option<Found<VehicleClass>> {
         let automaton = self.automaton.as_ref()?;
-        let (haystack, starts) = join_tokens(tokens);
         let mut from = 0;
         loop {
-            let input = Input::new(haystack.as_str()).range(from..);
+            let input = Input::new(words.text.as_str()).range(from..);
             let found = automaton.find(input)?;
             let pattern = self.patterns.get(found.pattern().as_usize())?;
             let Some(class) = &pattern.class else {
@@ -865,11 +1062,13 @@ impl EntityExtractor {
                 continue;
             };
             // The match starts with the space before its first word.
-            let first = starts.binary_search(&(found.start() + 1)).ok()?;
-            let last = first + pattern.words.saturating_sub(1);
+            let first = words
+                .words
+                .binary_search_by_key(&(found.start() + 1), |w| w.norm_start)
+                .ok()?;
             return Some(Found {
                 value: class.clone(),
-                span: tokens.get(first)?.start..tokens.get(last)?.end,
+                span: words.span(first..first + pattern.words.max(1))?,
             });
         }
     }
@@ -948,199 +1147,327 @@ enum Connector {
     AfterBetween,
 }
 
-/// Phrases are normalised words separated by single spaces; a hyphen may sit between two words.
-const RELATIVE_DAYS: &[(&str, Relative)] = &[
-    ("today", Relative::Today),
-    ("tonight", Relative::Today),
-    ("this evening", Relative::Today),
-    ("hoy", Relative::Today),
-    ("esta noche", Relative::Today),
-    ("aujourd hui", Relative::Today),
-    ("ce soir", Relative::Today),
-    ("tomorrow", Relative::Tomorrow),
-    ("manana", Relative::Tomorrow),
-    ("demain", Relative::Tomorrow),
-    ("day after tomorrow", Relative::DayAfterTomorrow),
-    ("pasado manana", Relative::DayAfterTomorrow),
-    ("apres demain", Relative::DayAfterTomorrow),
+/// Phrases of the date grammar with their values: normalised words separated by single spaces (a
+/// hyphen may sit between two words in a message: "week-end", "après-demain").
+///
+/// `bit` marks, in [`Word::flags`], the words that start one of the phrases: the parser looks a table
+/// up only at those words (at most words of a message, it looks up none).
+struct Table<T: 'static> {
+    bit: u32,
+    phrases: &'static [(&'static str, T)],
+}
+
+/// Phrases of the date grammar without values; `bit` as in [`Table`].
+struct Phrases {
+    bit: u32,
+    phrases: &'static [&'static str],
+}
+
+/// [`Word::flags`] bit of the words every date expression or rental length contains (unless it has
+/// a number in digits): a message without them names no dates and is not parsed.
+const ANCHOR: u32 = 1 << 31;
+
+/// The anchors of the relative days and the periods; the weekdays and the [`UNITS`] are anchors
+/// too. Each phrase of [`RELATIVE_DAYS`] and [`PERIODS`] contains one (a test checks it).
+const ANCHOR_WORDS: &[&str] = &[
+    "today", "tonight", "evening", "hoy", "noche", "hui", "soir", "tomorrow", "manana", "demain",
+    "weekend", "week", "finde", "semana", "semaine",
 ];
+
+/// Every word the date grammar looks up, and what it is: one automaton run over a message's
+/// normalised text sets all its words' [`Word::flags`].
+struct Lexicon {
+    /// Leftmost-longest over `" word"` for each word (a match followed by a space is the whole
+    /// word); `None` only if it failed to build.
+    automaton: Option<AhoCorasick>,
+    /// Per pattern, the word's flags.
+    flags: Vec<u32>,
+}
+
+/// The lexicon, built on first use.
+fn lexicon() -> &'static Lexicon {
+    static LEXICON: OnceLock<Lexicon> = OnceLock::new();
+    LEXICON.get_or_init(Lexicon::new)
+}
+
+impl Lexicon {
+    fn new() -> Lexicon {
+        let mut flags: HashMap<&'static str, u32> = HashMap::new();
+        for (word, bit) in first_words() {
+            *flags.entry(word).or_default() |= bit;
+        }
+        let weekdays = WEEKDAYS.phrases.iter().map(|(word, _)| *word);
+        let units = UNITS.phrases.iter().map(|(word, _)| *word);
+        let anchors = ANCHOR_WORDS.iter().copied().chain(weekdays).chain(units);
+        for word in anchors {
+            *flags.entry(word).or_default() |= ANCHOR;
+        }
+        let (words, flags): (Vec<&str>, Vec<u32>) = flags.into_iter().unzip();
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .kind(Some(AhoCorasickKind::DFA))
+            .prefilter(false)
+            .build(words.iter().map(|w| format!(" {w}")))
+            .ok();
+        Lexicon { automaton, flags }
+    }
+}
+
+/// The first word of each phrase of each table, with the table's bit.
+fn first_words() -> Vec<(&'static str, u32)> {
+    fn table<T>(table: &Table<T>) -> impl Iterator<Item = (&'static str, u32)> {
+        let bit = table.bit;
+        table
+            .phrases
+            .iter()
+            .map(move |(phrase, _)| (first_word(phrase), bit))
+    }
+    fn phrases(phrases: &Phrases) -> impl Iterator<Item = (&'static str, u32)> {
+        let bit = phrases.bit;
+        phrases
+            .phrases
+            .iter()
+            .map(move |phrase| (first_word(phrase), bit))
+    }
+    fn first_word(phrase: &'static str) -> &'static str {
+        phrase.split(' ').next().unwrap_or(phrase)
+    }
+    table(&RELATIVE_DAYS)
+        .chain(table(&PERIODS))
+        .chain(table(&WEEKDAYS))
+        .chain(phrases(&WEEKDAY_ABBREVIATIONS))
+        .chain(table(&WEEKDAY_BEFORE))
+        .chain(table(&WEEKDAY_AFTER))
+        .chain(table(&MONTHS))
+        .chain(table(&OPENERS))
+        .chain(table(&CONNECTORS))
+        .chain(phrases(&DURATION_BEFORE))
+        .chain(table(&NUMBER_WORDS))
+        .chain(table(&UNITS))
+        .chain(phrases(&START_LINKS))
+        .chain(phrases(&NOT_A_DURATION_AFTER))
+        .chain(phrases(&RATE_BEFORE))
+        .collect()
+}
+
+const RELATIVE_DAYS: Table<Relative> = Table {
+    bit: 1 << 0,
+    phrases: &[
+        ("today", Relative::Today),
+        ("tonight", Relative::Today),
+        ("this evening", Relative::Today),
+        ("hoy", Relative::Today),
+        ("esta noche", Relative::Today),
+        ("aujourd hui", Relative::Today),
+        ("ce soir", Relative::Today),
+        ("tomorrow", Relative::Tomorrow),
+        ("manana", Relative::Tomorrow),
+        ("demain", Relative::Tomorrow),
+        ("day after tomorrow", Relative::DayAfterTomorrow),
+        ("pasado manana", Relative::DayAfterTomorrow),
+        ("apres demain", Relative::DayAfterTomorrow),
+    ],
+};
 
 /// Words right before "mañana" that make it "morning" rather than "tomorrow".
 const MORNING_BEFORE: &[&str] = &["la", "esta", "una", "cada"];
 
-const PERIODS: &[(&str, Period)] = &[
-    ("weekend", Period::ThisWeekend),
-    ("week end", Period::ThisWeekend),
-    ("this weekend", Period::ThisWeekend),
-    ("this week end", Period::ThisWeekend),
-    ("this coming weekend", Period::ThisWeekend),
-    ("fin de semana", Period::ThisWeekend),
-    ("este fin de semana", Period::ThisWeekend),
-    ("finde", Period::ThisWeekend),
-    ("este finde", Period::ThisWeekend),
-    ("ce weekend", Period::ThisWeekend),
-    ("ce week end", Period::ThisWeekend),
-    ("next weekend", Period::NextWeekend),
-    ("next week end", Period::NextWeekend),
-    ("proximo fin de semana", Period::NextWeekend),
-    ("fin de semana que viene", Period::NextWeekend),
-    ("fin de semana proximo", Period::NextWeekend),
-    ("proximo finde", Period::NextWeekend),
-    ("finde que viene", Period::NextWeekend),
-    ("weekend prochain", Period::NextWeekend),
-    ("week end prochain", Period::NextWeekend),
-    ("prochain weekend", Period::NextWeekend),
-    ("prochain week end", Period::NextWeekend),
-    ("this week", Period::ThisWeek),
-    ("esta semana", Period::ThisWeek),
-    ("cette semaine", Period::ThisWeek),
-    ("next week", Period::NextWeek),
-    ("semana que viene", Period::NextWeek),
-    ("proxima semana", Period::NextWeek),
-    ("semana proxima", Period::NextWeek),
-    ("semaine prochaine", Period::NextWeek),
-    ("prochaine semaine", Period::NextWeek),
-];
+const PERIODS: Table<Period> = Table {
+    bit: 1 << 1,
+    phrases: &[
+        ("weekend", Period::ThisWeekend),
+        ("week end", Period::ThisWeekend),
+        ("this weekend", Period::ThisWeekend),
+        ("this week end", Period::ThisWeekend),
+        ("this coming weekend", Period::ThisWeekend),
+        ("fin de semana", Period::ThisWeekend),
+        ("este fin de semana", Period::ThisWeekend),
+        ("finde", Period::ThisWeekend),
+        ("este finde", Period::ThisWeekend),
+        ("ce weekend", Period::ThisWeekend),
+        ("ce week end", Period::ThisWeekend),
+        ("next weekend", Period::NextWeekend),
+        ("next week end", Period::NextWeekend),
+        ("proximo fin de semana", Period::NextWeekend),
+        ("fin de semana que viene", Period::NextWeekend),
+        ("fin de semana proximo", Period::NextWeekend),
+        ("proximo finde", Period::NextWeekend),
+        ("finde que viene", Period::NextWeekend),
+        ("weekend prochain", Period::NextWeekend),
+        ("week end prochain", Period::NextWeekend),
+        ("prochain weekend", Period::NextWeekend),
+        ("prochain week end", Period::NextWeekend),
+        ("this week", Period::ThisWeek),
+        ("esta semana", Period::ThisWeek),
+        ("cette semaine", Period::ThisWeek),
+        ("next week", Period::NextWeek),
+        ("semana que viene", Period::NextWeek),
+        ("proxima semana", Period::NextWeek),
+        ("semana proxima", Period::NextWeek),
+        ("semaine prochaine", Period::NextWeek),
+        ("prochaine semaine", Period::NextWeek),
+    ],
+};
 
-const WEEKDAYS: &[(&str, Weekday)] = &[
-    ("monday", Weekday::Mon),
-    ("tuesday", Weekday::Tue),
-    ("wednesday", Weekday::Wed),
-    ("thursday", Weekday::Thu),
-    ("friday", Weekday::Fri),
-    ("saturday", Weekday::Sat),
-    ("sunday", Weekday::Sun),
-    ("lunes", Weekday::Mon),
-    ("martes", Weekday::Tue),
-    ("miercoles", Weekday::Wed),
-    ("jueves", Weekday::Thu),
-    ("viernes", Weekday::Fri),
-    ("sabado", Weekday::Sat),
-    ("domingo", Weekday::Sun),
-    ("lundi", Weekday::Mon),
-    ("mardi", Weekday::Tue),
-    ("mercredi", Weekday::Wed),
-    ("jeudi", Weekday::Thu),
-    ("vendredi", Weekday::Fri),
-    ("samedi", Weekday::Sat),
-    ("dimanche", Weekday::Sun),
-];
+const WEEKDAYS: Table<Weekday> = Table {
+    bit: 1 << 2,
+    phrases: &[
+        ("monday", Weekday::Mon),
+        ("tuesday", Weekday::Tue),
+        ("wednesday", Weekday::Wed),
+        ("thursday", Weekday::Thu),
+        ("friday", Weekday::Fri),
+        ("saturday", Weekday::Sat),
+        ("sunday", Weekday::Sun),
+        ("lunes", Weekday::Mon),
+        ("martes", Weekday::Tue),
+        ("miercoles", Weekday::Wed),
+        ("jueves", Weekday::Thu),
+        ("viernes", Weekday::Fri),
+        ("sabado", Weekday::Sat),
+        ("domingo", Weekday::Sun),
+        ("lundi", Weekday::Mon),
+        ("mardi", Weekday::Tue),
+        ("mercredi", Weekday::Wed),
+        ("jeudi", Weekday::Thu),
+        ("vendredi", Weekday::Fri),
+        ("samedi", Weekday::Sat),
+        ("dimanche", Weekday::Sun),
+    ],
+};
 
 /// Abbreviated weekdays: only read in front of an explicit date ("Sat 5 Dec").
-const WEEKDAY_ABBREVIATIONS: &[&str] = &[
-    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun", "lun", "mar", "mie",
-    "jue", "vie", "sab", "dom", "mer", "jeu", "ven", "sam", "dim",
-];
+const WEEKDAY_ABBREVIATIONS: Phrases = Phrases {
+    bit: 1 << 3,
+    phrases: &[
+        "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun", "lun", "mar",
+        "mie", "jue", "vie", "sab", "dom", "mer", "jeu", "ven", "sam", "dim",
+    ],
+};
 
 /// Words before a weekday, and whether they mean "strictly after today".
-const WEEKDAY_BEFORE: &[(&str, bool)] = &[
-    ("next", true),
-    ("this", false),
-    ("coming", false),
-    ("this coming", false),
-    ("proximo", true),
-    ("este", false),
-    ("prochain", true),
-    ("ce", false),
-];
+const WEEKDAY_BEFORE: Table<bool> = Table {
+    bit: 1 << 4,
+    phrases: &[
+        ("next", true),
+        ("this", false),
+        ("coming", false),
+        ("this coming", false),
+        ("proximo", true),
+        ("este", false),
+        ("prochain", true),
+        ("ce", false),
+    ],
+};
 
 /// Words after a weekday that mean "strictly after today".
-const WEEKDAY_AFTER: &[(&str, bool)] =
-    &[("que viene", true), ("proximo", true), ("prochain", true)];
+const WEEKDAY_AFTER: Table<bool> = Table {
+    bit: 1 << 5,
+    phrases: &[("que viene", true), ("proximo", true), ("prochain", true)],
+};
 
-const MONTHS: &[(&str, u32)] = &[
-    ("january", 1),
-    ("jan", 1),
-    ("enero", 1),
-    ("ene", 1),
-    ("janvier", 1),
-    ("janv", 1),
-    ("february", 2),
-    ("feb", 2),
-    ("febrero", 2),
-    ("fevrier", 2),
-    ("fevr", 2),
-    ("fev", 2),
-    ("march", 3),
-    ("mar", 3),
-    ("marzo", 3),
-    ("mars", 3),
-    ("april", 4),
-    ("apr", 4),
-    ("abril", 4),
-    ("abr", 4),
-    ("avril", 4),
-    ("avr", 4),
-    ("may", 5),
-    ("mayo", 5),
-    ("mai", 5),
-    ("june", 6),
-    ("jun", 6),
-    ("junio", 6),
-    ("juin", 6),
-    ("july", 7),
-    ("jul", 7),
-    ("julio", 7),
-    ("juillet", 7),
-    ("juil", 7),
-    ("august", 8),
-    ("aug", 8),
-    ("agosto", 8),
-    ("ago", 8),
-    ("aout", 8),
-    ("september", 9),
-    ("sep", 9),
-    ("sept", 9),
-    ("septiembre", 9),
-    ("setiembre", 9),
-    ("set", 9),
-    ("septembre", 9),
-    ("october", 10),
-    ("oct", 10),
-    ("octubre", 10),
-    ("octobre", 10),
-    ("november", 11),
-    ("nov", 11),
-    ("noviembre", 11),
-    ("novembre", 11),
-    ("december", 12),
-    ("dec", 12),
-    ("diciembre", 12),
-    ("dic", 12),
-    ("decembre", 12),
-];
+const MONTHS: Table<u32> = Table {
+    bit: 1 << 6,
+    phrases: &[
+        ("january", 1),
+        ("jan", 1),
+        ("enero", 1),
+        ("ene", 1),
+        ("janvier", 1),
+        ("janv", 1),
+        ("february", 2),
+        ("feb", 2),
+        ("febrero", 2),
+        ("fevrier", 2),
+        ("fevr", 2),
+        ("fev", 2),
+        ("march", 3),
+        ("mar", 3),
+        ("marzo", 3),
+        ("mars", 3),
+        ("april", 4),
+        ("apr", 4),
+        ("abril", 4),
+        ("abr", 4),
+        ("avril", 4),
+        ("avr", 4),
+        ("may", 5),
+        ("mayo", 5),
+        ("mai", 5),
+        ("june", 6),
+        ("jun", 6),
+        ("junio", 6),
+        ("juin", 6),
+        ("july", 7),
+        ("jul", 7),
+        ("julio", 7),
+        ("juillet", 7),
+        ("juil", 7),
+        ("august", 8),
+        ("aug", 8),
+        ("agosto", 8),
+        ("ago", 8),
+        ("aout", 8),
+        ("september", 9),
+        ("sep", 9),
+        ("sept", 9),
+        ("septiembre", 9),
+        ("setiembre", 9),
+        ("set", 9),
+        ("septembre", 9),
+        ("october", 10),
+        ("oct", 10),
+        ("octubre", 10),
+        ("octobre", 10),
+        ("november", 11),
+        ("nov", 11),
+        ("noviembre", 11),
+        ("novembre", 11),
+        ("december", 12),
+        ("dec", 12),
+        ("diciembre", 12),
+        ("dic", 12),
+        ("decembre", 12),
+    ],
+};
 
-const OPENERS: &[(&str, Opener)] = &[
-    ("from", Opener::Plain),
-    ("de", Opener::Plain),
-    ("del", Opener::Plain),
-    ("desde", Opener::Plain),
-    ("du", Opener::Plain),
-    ("a partir de", Opener::Plain),
-    ("a partir del", Opener::Plain),
-    ("a partir du", Opener::Plain),
-    ("between", Opener::Between),
-    ("entre", Opener::Between),
-];
+const OPENERS: Table<Opener> = Table {
+    bit: 1 << 7,
+    phrases: &[
+        ("from", Opener::Plain),
+        ("de", Opener::Plain),
+        ("del", Opener::Plain),
+        ("desde", Opener::Plain),
+        ("du", Opener::Plain),
+        ("a partir de", Opener::Plain),
+        ("a partir del", Opener::Plain),
+        ("a partir du", Opener::Plain),
+        ("between", Opener::Between),
+        ("entre", Opener::Between),
+    ],
+};
 
-const CONNECTORS: &[(&str, Connector)] = &[
-    ("to", Connector::Plain),
-    ("until", Connector::Plain),
-    ("till", Connector::Plain),
-    ("til", Connector::Plain),
-    ("through", Connector::Plain),
-    ("thru", Connector::Plain),
-    ("-", Connector::Plain),
-    ("al", Connector::Plain),
-    ("hasta", Connector::Plain),
-    ("au", Connector::Plain),
-    ("jusqu au", Connector::Plain),
-    ("jusqu a", Connector::Plain),
-    ("a", Connector::AfterOpener),
-    ("and", Connector::AfterBetween),
-    ("y", Connector::AfterBetween),
-    ("et", Connector::AfterBetween),
-];
+const CONNECTORS: Table<Connector> = Table {
+    bit: 1 << 8,
+    phrases: &[
+        ("to", Connector::Plain),
+        ("until", Connector::Plain),
+        ("till", Connector::Plain),
+        ("til", Connector::Plain),
+        ("through", Connector::Plain),
+        ("thru", Connector::Plain),
+        ("-", Connector::Plain),
+        ("al", Connector::Plain),
+        ("hasta", Connector::Plain),
+        ("au", Connector::Plain),
+        ("jusqu au", Connector::Plain),
+        ("jusqu a", Connector::Plain),
+        ("a", Connector::AfterOpener),
+        ("and", Connector::AfterBetween),
+        ("y", Connector::AfterBetween),
+        ("et", Connector::AfterBetween),
+    ],
+};
 
 /// Articles skipped after an opener, a connector or a weekday ("from the 3rd", "desde el 3").
 const ARTICLES: &[&str] = &["the", "el", "le"];
@@ -1151,19 +1478,228 @@ const ORDINAL_SUFFIXES: &[&str] = &["", "st", "nd", "rd", "th", "er", "re", "o",
 /// Years accepted in dates.
 const YEARS: std::ops::RangeInclusive<i32> = 2000..=2199;
 
-/// The first date expression of a message, resolved (see the module docs).
-fn find_dates(tokens: &[Token], today: NaiveDate) -> Option<Found<DateRange>> {
-    let parser = DateParser { tokens, today };
-    (0..tokens.len())
-        .find_map(|i| {
-            let (expr, end) = parser.expression(i)?;
-            Some((i, expr, end))
-        })
-        .and_then(|(i, expr, end)| {
-            let value = parser.resolve(expr)?;
-            let span = tokens.get(i)?.start..tokens.get(end.checked_sub(1)?)?.end;
-            Some(Found { value, span })
-        })
+/// The longest rental length read, in days.
+const MAX_DURATION_DAYS: u32 = 366;
+
+/// Prepositions before a rental length ("for 3 days", "por una semana"), part of its span.
+const DURATION_BEFORE: Phrases = Phrases {
+    bit: 1 << 9,
+    phrases: &["for", "para", "por", "durante", "pour", "pendant"],
+};
+
+/// Numbers written as words. Those meaning 1 ("a", "un", "one" …) are also articles and pronouns:
+/// without a preposition before them they count only right before a start date.
+const NUMBER_WORDS: Table<u32> = Table {
+    bit: 1 << 10,
+    phrases: &[
+        ("a", 1),
+        ("an", 1),
+        ("one", 1),
+        ("two", 2),
+        ("three", 3),
+        ("four", 4),
+        ("five", 5),
+        ("six", 6),
+        ("seven", 7),
+        ("eight", 8),
+        ("nine", 9),
+        ("ten", 10),
+        ("un", 1),
+        ("uno", 1),
+        ("una", 1),
+        ("dos", 2),
+        ("tres", 3),
+        ("cuatro", 4),
+        ("cinco", 5),
+        ("seis", 6),
+        ("siete", 7),
+        ("ocho", 8),
+        ("nueve", 9),
+        ("diez", 10),
+        ("une", 1),
+        ("deux", 2),
+        ("trois", 3),
+        ("quatre", 4),
+        ("cinq", 5),
+        ("sept", 7),
+        ("huit", 8),
+        ("neuf", 9),
+        ("dix", 10),
+    ],
+};
+
+/// Units of a rental length, in days: a night is a rental day too.
+const UNITS: Table<u32> = Table {
+    bit: 1 << 11,
+    phrases: &[
+        ("day", 1),
+        ("days", 1),
+        ("night", 1),
+        ("nights", 1),
+        ("week", 7),
+        ("weeks", 7),
+        ("dia", 1),
+        ("dias", 1),
+        ("noche", 1),
+        ("noches", 1),
+        ("semana", 7),
+        ("semanas", 7),
+        ("jour", 1),
+        ("jours", 1),
+        ("journee", 1),
+        ("journees", 1),
+        ("nuit", 1),
+        ("nuits", 1),
+        ("semaine", 7),
+        ("semaines", 7),
+    ],
+};
+
+/// Words linking a rental length to the start date after it ("a week from tomorrow").
+const START_LINKS: Phrases = Phrases {
+    bit: 1 << 12,
+    phrases: &[
+        "from",
+        "starting",
+        "starting on",
+        "starting from",
+        "beginning",
+        "beginning on",
+        "desde",
+        "a partir de",
+        "a partir del",
+        "empezando",
+        "comenzando",
+        "a partir du",
+        "des",
+    ],
+};
+
+/// Words after a number and unit that make them something other than a rental length ("3 days
+/// before", "2 días de antelación", "3 jours avant").
+const NOT_A_DURATION_AFTER: Phrases = Phrases {
+    bit: 1 << 13,
+    phrases: &[
+        "ago",
+        "before",
+        "beforehand",
+        "after",
+        "later",
+        "late",
+        "earlier",
+        "early",
+        "prior",
+        "in advance",
+        "notice",
+        "antes",
+        "despues",
+        "tarde",
+        "mas tarde",
+        "de antelacion",
+        "de anticipacion",
+        "de retraso",
+        "avant",
+        "apres",
+        "plus tard",
+        "a l avance",
+        "d avance",
+        "en avance",
+        "de retard",
+        "en retard",
+    ],
+};
+
+/// Words between a number and unit and another unit that make a rate, not a rental length ("7
+/// days a week", "3 jours par semaine").
+const RATE_BEFORE: Phrases = Phrases {
+    bit: 1 << 14,
+    phrases: &[
+        "a", "an", "per", "each", "every", "por", "al", "a la", "cada", "par", "chaque",
+    ],
+};
+
+/// Words right before a number that make it and its unit something other than a rental length
+/// ("in 3 days", "every 2 weeks", "more than 7 days", "il y a 3 jours"); not needed after a
+/// preposition from [`DURATION_BEFORE`].
+const NOT_A_DURATION_BEFORE: &[&str] = &[
+    "in",
+    "within",
+    "after",
+    "every",
+    "each",
+    "per",
+    "last",
+    "past",
+    "first",
+    "than",
+    "least",
+    "up to",
+    "over",
+    "under",
+    "minimum",
+    "maximum",
+    "min",
+    "max",
+    "en",
+    "dans",
+    "cada",
+    "hace",
+    "tras",
+    "despues de",
+    "mas de",
+    "menos de",
+    "al menos",
+    "y a",
+    "apres",
+    "plus de",
+    "moins de",
+    "au moins",
+    "par",
+];
+
+/// Words between two numbers that make the second one part of a vague length ("2 or 3 days",
+/// "3-5 days"): not a rental length.
+const BETWEEN_NUMBERS: &[&str] = &["-", "to", "or", "and", "o", "a", "y", "ou", "et"];
+
+/// A rental length as read, before it is combined with the dates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Duration {
+    /// Days; `None` for 0 or more than [`MAX_DURATION_DAYS`] (no rental length).
+    days: Option<u32>,
+    /// Its words (with the preposition).
+    words: Range<usize>,
+    /// A number meaning 1 written as a word without a preposition ("a week"): a rental length only
+    /// right before a start date.
+    weak: bool,
+}
+
+/// The dates and the rental length a message names (see the module docs): the first date
+/// expression, extended by a rental length when it is one day, or else the first rental length
+/// alone.
+fn find_dates(
+    words: &mut Words,
+    today: NaiveDate,
+) -> (Option<Found<DateRange>>, Option<Found<u32>>) {
+    if !words.mark_date_words() {
+        return (None, None);
+    }
+    let parser = DateParser { words, today };
+    let first = (0..words.len()).find_map(|i| {
+        let (expr, end) = parser.expression(i)?;
+        Some((expr, i..end))
+    });
+    match first {
+        Some((expr, at)) => (parser.dates(expr, at), None),
+        None => {
+            let length = parser.first_duration(None).and_then(|length| {
+                Some(Found {
+                    value: length.days?,
+                    span: words.span(length.words)?,
+                })
+            });
+            (None, length)
+        }
+    }
 }
 
 fn ymd(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
@@ -1181,13 +1717,18 @@ fn add_days(date: NaiveDate, days: u64) -> Option<NaiveDate> {
 }
 
 struct DateParser<'a> {
-    tokens: &'a [Token],
+    words: &'a Words,
     today: NaiveDate,
 }
 
 impl DateParser<'_> {
     fn word(&self, i: usize) -> Option<&str> {
-        self.tokens.get(i).map(|t| t.text.as_str())
+        self.words.word(i)
+    }
+
+    /// Whether word `i` has `bit` ([`Table::bit`]): a phrase of that table may start there.
+    fn starts(&self, i: usize, bit: u32) -> bool {
+        self.words.words.get(i).is_some_and(|w| w.flags & bit != 0)
     }
 
     fn is(&self, i: usize, word: &str) -> bool {
@@ -1196,9 +1737,19 @@ impl DateParser<'_> {
 
     /// The index after `phrase` if it starts at `i`.
     fn phrase(&self, i: usize, phrase: &str) -> Option<usize> {
-        let mut j = i;
-        for (n, word) in phrase.split(' ').enumerate() {
-            if n > 0 && word != "-" && self.is(j, "-") {
+        // The first word decides most calls: compare it (its first byte first) before splitting
+        // the rest.
+        let word = self.word(i)?;
+        if phrase.as_bytes().first() != word.as_bytes().first() {
+            return None;
+        }
+        let rest = phrase.strip_prefix(word)?;
+        if rest.is_empty() {
+            return Some(i + 1);
+        }
+        let mut j = i + 1;
+        for word in rest.strip_prefix(' ')?.split(' ') {
+            if word != "-" && self.is(j, "-") {
                 j += 1;
             }
             if !self.is(j, word) {
@@ -1210,14 +1761,30 @@ impl DateParser<'_> {
     }
 
     /// The longest phrase of `table` starting at `i`, its value and the index after it.
-    fn longest<T: Copy>(&self, i: usize, table: &[(&str, T)]) -> Option<(T, usize)> {
+    fn longest<T: Copy>(&self, i: usize, table: &Table<T>) -> Option<(T, usize)> {
+        if !self.starts(i, table.bit) {
+            return None;
+        }
         table
+            .phrases
             .iter()
             .filter_map(|&(phrase, value)| Some((value, self.phrase(i, phrase)?)))
             .fold(None, |best: Option<(T, usize)>, (value, end)| match best {
                 Some((_, best_end)) if best_end >= end => best,
                 _ => Some((value, end)),
             })
+    }
+
+    /// The index after the longest phrase of `phrases` starting at `i`.
+    fn longest_phrase(&self, i: usize, phrases: &Phrases) -> Option<usize> {
+        if !self.starts(i, phrases.bit) {
+            return None;
+        }
+        phrases
+            .phrases
+            .iter()
+            .filter_map(|p| self.phrase(i, p))
+            .max()
     }
 
     /// Skips one of `words` at `i`, if there.
@@ -1240,11 +1807,7 @@ impl DateParser<'_> {
     }
 
     fn month(&self, i: usize) -> Option<u32> {
-        let word = self.word(i)?;
-        MONTHS
-            .iter()
-            .find(|(name, _)| *name == word)
-            .map(|&(_, m)| m)
+        self.longest(i, &MONTHS).map(|(month, _)| month)
     }
 
     fn year(&self, i: usize) -> Option<i32> {
@@ -1314,11 +1877,15 @@ impl DateParser<'_> {
     }
 
     fn relative(&self, i: usize) -> Option<(Day, usize)> {
+        if !self.starts(i, RELATIVE_DAYS.bit) {
+            return None;
+        }
         let morning = i
             .checked_sub(1)
             .and_then(|p| self.word(p))
             .is_some_and(|w| MORNING_BEFORE.contains(&w));
         let (relative, end) = RELATIVE_DAYS
+            .phrases
             .iter()
             .filter(|(phrase, _)| !(morning && *phrase == "manana"))
             .filter_map(|&(phrase, value)| Some((value, self.phrase(i, phrase)?)))
@@ -1333,15 +1900,15 @@ impl DateParser<'_> {
 
     /// `friday`, `next friday`, `el viernes que viene`, `vendredi prochain`, `Friday 4 December`.
     fn weekday(&self, i: usize) -> Option<(Day, usize)> {
-        let (strict_before, j) = match self.longest(i, WEEKDAY_BEFORE) {
+        let (strict_before, j) = match self.longest(i, &WEEKDAY_BEFORE) {
             Some((strict, j)) => (strict, j),
             None => (false, i),
         };
-        if let Some((weekday, k)) = self.longest(j, WEEKDAYS) {
+        if let Some((weekday, k)) = self.longest(j, &WEEKDAYS) {
             if let Some(date) = self.calendar(self.skip(k, ARTICLES)) {
                 return Some(date);
             }
-            let (strict_after, k) = match self.longest(k, WEEKDAY_AFTER) {
+            let (strict_after, k) = match self.longest(k, &WEEKDAY_AFTER) {
                 Some((strict, k)) => (strict, k),
                 None => (false, k),
             };
@@ -1354,8 +1921,8 @@ impl DateParser<'_> {
                 k,
             ));
         }
-        if WEEKDAY_ABBREVIATIONS.iter().any(|w| self.is(j, w)) {
-            return self.calendar(self.skip(j + 1, ARTICLES));
+        if let Some(k) = self.longest_phrase(j, &WEEKDAY_ABBREVIATIONS) {
+            return self.calendar(self.skip(k, ARTICLES));
         }
         None
     }
@@ -1376,12 +1943,12 @@ impl DateParser<'_> {
     }
 
     fn range(&self, i: usize) -> Option<(Day, Day, usize)> {
-        let (opener, j) = match self.longest(i, OPENERS) {
+        let (opener, j) = match self.longest(i, &OPENERS) {
             Some((opener, j)) => (Some(opener), j),
             None => (None, i),
         };
         let (start, j) = self.range_end(self.skip(j, ARTICLES))?;
-        let (connector, j) = self.longest(j, CONNECTORS)?;
+        let (connector, j) = self.longest(j, &CONNECTORS)?;
         let allowed = match connector {
             Connector::Plain => true,
             Connector::AfterOpener => opener.is_some(),
@@ -1400,7 +1967,7 @@ impl DateParser<'_> {
     }
 
     fn period(&self, i: usize) -> Option<(Period, usize)> {
-        self.longest(i, PERIODS)
+        self.longest(i, &PERIODS)
     }
 
     /// The longest expression starting at `i`; a range wins a tie.
@@ -1409,6 +1976,112 @@ impl DateParser<'_> {
         let period = self.period(i).map(|(p, end)| (Expr::Period(p), end));
         let day = self.day(i).map(|(d, end)| (Expr::Day(d), end));
         longest_of([range, period, day])
+    }
+
+    /// A number in digits or one of [`NUMBER_WORDS`], and whether it is a word meaning 1.
+    fn count(&self, i: usize) -> Option<(u32, bool)> {
+        let word = self.word(i)?;
+        if word.bytes().all(|b| b.is_ascii_digit()) {
+            // Too many digits is too many days.
+            return Some((word.parse().unwrap_or(u32::MAX), false));
+        }
+        self.longest(i, &NUMBER_WORDS)
+            .map(|(count, _)| (count, count == 1))
+    }
+
+    /// `[for] N[-]unit` at `i`: "for 10 days", "a week", "3-day", "durante 3 días", "pour une
+    /// semaine" (see the module docs).
+    fn duration(&self, i: usize) -> Option<Duration> {
+        let (preposition, j) = match self.longest_phrase(i, &DURATION_BEFORE) {
+            Some(j) => (true, j),
+            None => (false, i),
+        };
+        let (count, weak) = self.count(j)?;
+        let k = if self.is(j + 1, "-") { j + 2 } else { j + 1 };
+        let (per_unit, end) = self.longest(k, &UNITS)?;
+        // "un week-end" is a weekend, not a week.
+        if self
+            .period(k)
+            .is_some_and(|(_, period_end)| period_end > end)
+        {
+            return None;
+        }
+        if !preposition && self.not_a_duration_before(j) {
+            return None;
+        }
+        let rate = self
+            .longest_phrase(end, &RATE_BEFORE)
+            .is_some_and(|r| self.longest(r, &UNITS).is_some());
+        if rate || self.longest_phrase(end, &NOT_A_DURATION_AFTER).is_some() {
+            return None;
+        }
+        let days = count
+            .checked_mul(per_unit)
+            .filter(|days| (1..=MAX_DURATION_DAYS).contains(days));
+        Some(Duration {
+            days,
+            words: i..end,
+            weak: weak && !preposition,
+        })
+    }
+
+    /// Whether the words before `i` make the number there something other than a rental length:
+    /// one of [`NOT_A_DURATION_BEFORE`], or another number and one of [`BETWEEN_NUMBERS`].
+    fn not_a_duration_before(&self, i: usize) -> bool {
+        let ends_here = |phrase: &str| {
+            let words = phrase.split(' ').count();
+            i.checked_sub(words)
+                .is_some_and(|start| self.phrase(start, phrase) == Some(i))
+        };
+        let vague = i.checked_sub(2).is_some_and(|before| {
+            self.count(before).is_some() && BETWEEN_NUMBERS.iter().any(|w| self.is(before + 1, w))
+        });
+        vague || NOT_A_DURATION_BEFORE.iter().any(|phrase| ends_here(phrase))
+    }
+
+    /// The first rental length outside the words `date` of the first date expression; a weak one
+    /// only when it leads to that date ("a week from tomorrow").
+    fn first_duration(&self, date: Option<Range<usize>>) -> Option<Duration> {
+        (0..self.words.len())
+            .filter_map(|i| self.duration(i))
+            .filter(|d| {
+                date.as_ref()
+                    .is_none_or(|date| d.words.end <= date.start || d.words.start >= date.end)
+            })
+            .find(|d| {
+                !d.weak
+                    || date
+                        .as_ref()
+                        .is_some_and(|date| self.leads_to(d.words.end, date.start))
+            })
+    }
+
+    /// Whether a start link ([`START_LINKS`]) and maybe an article at `i` lead to word `date`.
+    fn leads_to(&self, i: usize, date: usize) -> bool {
+        self.longest_phrase(i, &START_LINKS)
+            .is_some_and(|j| j == date || self.skip(j, ARTICLES) == date)
+    }
+
+    /// The first date expression `expr`, at words `at`, resolved; a one-day expression extended
+    /// by the first rental length outside it. `None` if invalid.
+    fn dates(&self, expr: Expr, at: Range<usize>) -> Option<Found<DateRange>> {
+        let mut value = self.resolve(expr)?;
+        let mut span = at.clone();
+        if let Expr::Day(_) = expr {
+            if let Some(Duration {
+                days: Some(days),
+                words,
+                ..
+            }) = self.first_duration(Some(at))
+            {
+                value = DateRange::for_days(value.start, days)?;
+                span = span.start.min(words.start)..span.end.max(words.end);
+            }
+        }
+        Some(Found {
+            value,
+            span: self.words.span(span)?,
+        })
     }
 
     fn resolve(&self, expr: Expr) -> Option<DateRange> {
@@ -2628,6 +3301,301 @@ mod tests {
         }
     }
 
+    /// (today, message, expected pick-up and return dates and the words their span covers,
+    /// expected rental length alone and the words its span covers).
+    type LengthCase = (
+        &'static str,
+        &'static str,
+        Option<(&'static str, &'static str, &'static str)>,
+        Option<(u32, &'static str)>,
+    );
+
+    fn check_lengths(cases: &[LengthCase]) {
+        let extractor = EntityExtractor::new();
+        let mut failures = Vec::new();
+        for &(today, text, dates, length) in cases {
+            let found = extractor.extract(text, date(today));
+            let got_dates = found.dates.as_ref().map(|f| {
+                let words = &text[f.span.clone()];
+                (f.value.start, f.value.end, words)
+            });
+            let want_dates = dates.map(|(s, e, words)| (date(s), date(e), words));
+            let got_length = found
+                .duration_days
+                .as_ref()
+                .map(|f| (f.value, &text[f.span.clone()]));
+            if got_dates != want_dates || got_length != length {
+                failures.push(format!(
+                    "{today} {text:?}: got {got_dates:?} {got_length:?}, \
+                     want {want_dates:?} {length:?}"
+                ));
+            }
+            assert_eq!(
+                extractor.dates(text, date(today)),
+                found.dates,
+                "dates() agrees for {text:?}"
+            );
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn rental_lengths_with_a_start_date() {
+        check_lengths(&[
+            (
+                TODAY,
+                "for 10 days from 1 December",
+                Some(("2026-12-01", "2026-12-11", "for 10 days from 1 December")),
+                None,
+            ),
+            (
+                TODAY,
+                "from 1 December for 10 days",
+                Some(("2026-12-01", "2026-12-11", "1 December for 10 days")),
+                None,
+            ),
+            (
+                TODAY,
+                "a week from tomorrow",
+                Some(("2026-11-27", "2026-12-04", "a week from tomorrow")),
+                None,
+            ),
+            (
+                TODAY,
+                "Price of an electric car for a week from tomorrow?",
+                Some(("2026-11-27", "2026-12-04", "for a week from tomorrow")),
+                None,
+            ),
+            (
+                TODAY,
+                "one week from today",
+                Some(("2026-11-26", "2026-12-03", "one week from today")),
+                None,
+            ),
+            (
+                TODAY,
+                "for 3 days starting Monday",
+                Some(("2026-11-30", "2026-12-03", "for 3 days starting Monday")),
+                None,
+            ),
+            (
+                TODAY,
+                "starting Monday for 3 days",
+                Some(("2026-11-30", "2026-12-03", "Monday for 3 days")),
+                None,
+            ),
+            (
+                TODAY,
+                "3 days from Monday",
+                Some(("2026-11-30", "2026-12-03", "3 days from Monday")),
+                None,
+            ),
+            (
+                TODAY,
+                "Friday 4 December for a week",
+                Some(("2026-12-04", "2026-12-11", "Friday 4 December for a week")),
+                None,
+            ),
+            (
+                TODAY,
+                "I need a car for 5 days, pick-up on Friday",
+                Some(("2026-11-27", "2026-12-02", "for 5 days, pick-up on Friday")),
+                None,
+            ),
+            (
+                TODAY,
+                "a 3-day rental from 2026-12-03",
+                Some(("2026-12-03", "2026-12-06", "3-day rental from 2026-12-03")),
+                None,
+            ),
+            (
+                TODAY,
+                "durante 3 días desde el lunes",
+                Some(("2026-11-30", "2026-12-03", "durante 3 días desde el lunes")),
+                None,
+            ),
+            (
+                TODAY,
+                "dos semanas a partir del 3 de diciembre",
+                Some((
+                    "2026-12-03",
+                    "2026-12-17",
+                    "dos semanas a partir del 3 de diciembre",
+                )),
+                None,
+            ),
+            (
+                TODAY,
+                "el viernes por 2 noches",
+                Some(("2026-11-27", "2026-11-29", "viernes por 2 noches")),
+                None,
+            ),
+            (
+                TODAY,
+                "pendant une semaine à partir de demain",
+                Some((
+                    "2026-11-27",
+                    "2026-12-04",
+                    "pendant une semaine à partir de demain",
+                )),
+                None,
+            ),
+            (
+                TODAY,
+                "deux nuits dès le 30 décembre",
+                Some(("2026-12-30", "2027-01-01", "deux nuits dès le 30 décembre")),
+                None,
+            ),
+            // Month ends, leap years and year changes.
+            (
+                TODAY,
+                "for 3 days from 30 January",
+                Some(("2027-01-30", "2027-02-02", "for 3 days from 30 January")),
+                None,
+            ),
+            (
+                TODAY,
+                "for 2 days from 28 February 2028",
+                Some((
+                    "2028-02-28",
+                    "2028-03-01",
+                    "for 2 days from 28 February 2028",
+                )),
+                None,
+            ),
+            (
+                TODAY,
+                "for 10 days from 25 December",
+                Some(("2026-12-25", "2027-01-04", "for 10 days from 25 December")),
+                None,
+            ),
+            (
+                "2026-12-30",
+                "a week from tomorrow",
+                Some(("2026-12-31", "2027-01-07", "a week from tomorrow")),
+                None,
+            ),
+            (
+                "2026-12-30",
+                "for a week from 28 December",
+                Some(("2027-12-28", "2028-01-04", "for a week from 28 December")),
+                None,
+            ),
+            (
+                TODAY,
+                "for 366 days from 1 March",
+                Some(("2027-03-01", "2028-03-01", "for 366 days from 1 March")),
+                None,
+            ),
+            // Over the cap: no rental length, the date stays one day.
+            (
+                TODAY,
+                "for 400 days from 1 December",
+                Some(("2026-12-01", "2026-12-02", "1 December")),
+                None,
+            ),
+            // A range, a weekend or a week wins.
+            (
+                TODAY,
+                "from 3 to 7 December for 2 days",
+                Some(("2026-12-03", "2026-12-07", "from 3 to 7 December")),
+                None,
+            ),
+            (
+                TODAY,
+                "for 2 days from 3 to 7 December",
+                Some(("2026-12-03", "2026-12-07", "from 3 to 7 December")),
+                None,
+            ),
+            (
+                TODAY,
+                "next weekend for 3 days",
+                Some(("2026-12-05", "2026-12-07", "next weekend")),
+                None,
+            ),
+            // An invalid date: neither.
+            (TODAY, "31 April for 3 days", None, None),
+            (TODAY, "for 3 days from 30 February", None, None),
+        ]);
+    }
+
+    #[test]
+    fn rental_lengths_alone() {
+        check_lengths(&[
+            (TODAY, "for two weeks", None, Some((14, "for two weeks"))),
+            (TODAY, "for 2 weeks", None, Some((14, "for 2 weeks"))),
+            (TODAY, "3 nights", None, Some((3, "3 nights"))),
+            (TODAY, "for a day", None, Some((1, "for a day"))),
+            (TODAY, "for one night", None, Some((1, "for one night"))),
+            (TODAY, "a 10-day rental", None, Some((10, "10-day"))),
+            (
+                TODAY,
+                "a 7 seater for 3 days",
+                None,
+                Some((3, "for 3 days")),
+            ),
+            (TODAY, "por una semana", None, Some((7, "por una semana"))),
+            (TODAY, "para 3 días", None, Some((3, "para 3 días"))),
+            (
+                TODAY,
+                "durante diez dias",
+                None,
+                Some((10, "durante diez dias")),
+            ),
+            (TODAY, "2 semanas", None, Some((14, "2 semanas"))),
+            (TODAY, "pour 3 jours", None, Some((3, "pour 3 jours"))),
+            (
+                TODAY,
+                "pour une journée",
+                None,
+                Some((1, "pour une journée")),
+            ),
+            (TODAY, "sept nuits", None, Some((7, "sept nuits"))),
+            (TODAY, "for 366 days", None, Some((366, "for 366 days"))),
+            (TODAY, "for 52 weeks", None, Some((364, "for 52 weeks"))),
+            // The first one decides.
+            (TODAY, "3 days or maybe 4 days", None, Some((3, "3 days"))),
+            (TODAY, "for 367 days", None, None),
+            (TODAY, "for 53 weeks, or 2 weeks", None, None),
+            (TODAY, "for 0 days", None, None),
+        ]);
+    }
+
+    #[test]
+    fn numbers_that_are_not_rental_lengths() {
+        check_lengths(&[
+            (TODAY, "a 7 seater", None, None),
+            (TODAY, "I need 3 cars for 2 adults", None, None),
+            (TODAY, "how much is it a day?", None, None),
+            (TODAY, "one day I'd like a convertible", None, None),
+            (TODAY, "una semana", None, None),
+            (TODAY, "are you open 7 days a week?", None, None),
+            (TODAY, "7 días a la semana", None, None),
+            (TODAY, "can I pick it up in 3 days?", None, None),
+            (TODAY, "every 2 weeks", None, None),
+            (TODAY, "discounts for more than 7 days?", None, None),
+            (TODAY, "2 or 3 days", None, None),
+            (TODAY, "3-5 days", None, None),
+            (TODAY, "entre 2 y 3 días", None, None),
+            (TODAY, "can I cancel up to 2 days before?", None, None),
+            (TODAY, "I booked 3 days ago", None, None),
+            (TODAY, "con 2 días de antelación", None, None),
+            (TODAY, "j'ai réservé il y a 3 jours", None, None),
+            (
+                TODAY,
+                "a week on Monday",
+                Some(("2026-11-30", "2026-12-01", "Monday")),
+                None,
+            ),
+            (
+                TODAY,
+                "un week-end",
+                Some(("2026-11-28", "2026-11-30", "week-end")),
+                None,
+            ),
+        ]);
+    }
+
     #[test]
     fn extract_finds_both() {
         let text = "How much is an SUV from 3 to 7 December?";
@@ -2677,6 +3645,10 @@ mod tests {
         }
         let far = extractor.extract("tomorrow, next week, this weekend, friday", NaiveDate::MAX);
         assert_eq!(far.dates, None);
+        let far = extractor.extract("today for 3 days", NaiveDate::MAX);
+        assert_eq!((far.dates, far.duration_days), (None, None));
+        let near = extractor.extract("for 99999999999 days, 4294967296 weeks", NaiveDate::MIN);
+        assert_eq!((near.dates, near.duration_days), (None, None));
     }
 
     /// Words that make up dates and classes, to build messages that are nearly dates.
@@ -2685,7 +3657,8 @@ mod tests {
         "del", "al", "de", "du", "au", "a", "el", "the", "December", "dic", "févr", "April", "mar",
         "sat", "friday", "next", "this", "weekend", "week", "fin", "semana", "que", "viene",
         "mañana", "la", "tomorrow", "pick", "up", "pickup", "truck", "van", "SUV", "3rd", "1er",
-        "of", "é",
+        "of", "é", "for", "days", "nights", "a", "an", "una", "two", "starting", "pour", "jours",
+        "366", "367", "in", "or", "end", "per", "à", "partir", "une", "semaine", "durante",
     ];
 
     fn message() -> impl Strategy<Value = String> {
@@ -2709,6 +3682,7 @@ mod tests {
         let spans = [
             found.vehicle_class.as_ref().map(|f| f.span.clone()),
             found.dates.as_ref().map(|f| f.span.clone()),
+            found.duration_days.as_ref().map(|f| f.span.clone()),
         ];
         for span in spans.into_iter().flatten() {
             prop_assert!(
@@ -2719,6 +3693,10 @@ mod tests {
         }
         if let Some(dates) = &found.dates {
             prop_assert!(dates.value.start < dates.value.end, "{text:?}");
+            prop_assert!(found.duration_days.is_none(), "{text:?}");
+        }
+        if let Some(length) = &found.duration_days {
+            prop_assert!((1..=MAX_DURATION_DAYS).contains(&length.value), "{text:?}");
         }
         Ok(())
     }
@@ -2751,5 +3729,66 @@ mod tests {
                 prop_assert_eq!(found, Some(range), "{} {:?}", language, text);
             }
         }
+
+        #[test]
+        fn rental_lengths_read_back(start in 0u64..3000, length in 1u32..=366, days in 0u64..400) {
+            let start = date("2026-01-01") + Days::new(start);
+            let range = DateRange::for_days(start, length).unwrap();
+            let today = start - Days::new(days);
+            let day = DateRange::day(start);
+            let texts = [
+                format!("for {length} days from {}", day.describe("en")),
+                format!("{}, {length} nights", day.describe("en")),
+                format!("durante {length} días desde {}", day.describe("es")),
+                format!("pendant {length} jours, {}", day.describe("fr")),
+            ];
+            for text in texts {
+                let found = shared().extract(&text, today);
+                prop_assert_eq!(found.dates.map(|f| f.value), Some(range), "{:?}", text);
+            }
+            let alone = shared().extract(&format!("pour {length} jours"), today).duration_days;
+            prop_assert_eq!(alone.map(|f| f.value), Some(length));
+        }
+    }
+
+    #[test]
+    fn every_relative_day_and_period_has_an_anchor() {
+        let relative = RELATIVE_DAYS.phrases.iter().map(|(phrase, _)| *phrase);
+        let periods = PERIODS.phrases.iter().map(|(phrase, _)| *phrase);
+        for phrase in relative.chain(periods) {
+            assert!(
+                phrase.split(' ').any(|word| ANCHOR_WORDS.contains(&word)),
+                "{phrase:?} has no anchor word"
+            );
+        }
+    }
+
+    #[test]
+    fn table_bits_are_distinct() {
+        let bits = [
+            RELATIVE_DAYS.bit,
+            PERIODS.bit,
+            WEEKDAYS.bit,
+            WEEKDAY_ABBREVIATIONS.bit,
+            WEEKDAY_BEFORE.bit,
+            WEEKDAY_AFTER.bit,
+            MONTHS.bit,
+            OPENERS.bit,
+            CONNECTORS.bit,
+            DURATION_BEFORE.bit,
+            NUMBER_WORDS.bit,
+            UNITS.bit,
+            START_LINKS.bit,
+            NOT_A_DURATION_AFTER.bit,
+            RATE_BEFORE.bit,
+            ANCHOR,
+        ];
+        let all = bits.iter().fold(0, |all, bit| {
+            assert_eq!(bit.count_ones(), 1);
+            assert_eq!(all & bit, 0, "bit {bit:#x} used twice");
+            all | bit
+        });
+        let used = first_words().iter().fold(0, |all, (_, bit)| all | bit);
+        assert_eq!(used | ANCHOR, all, "first_words() lists every table");
     }
 }

@@ -19,7 +19,11 @@
 //! - [`store`]: the [`MessageStore`] contract and the pure state changes every backend shares.
 //! - [`fanout`]: the [`Fanout`] contract (room pub/sub and the agents' feed); [`RoomFeed`] gives
 //!   exact, gap-free resume on top of it.
-//! - [`matcher`]: [`BotMatcher`] and the Aho-Corasick [`KeywordMatcher`]; [`rules`]: the defaults.
+//! - [`matcher`]: [`BotMatcher`] and the Aho-Corasick [`KeywordMatcher`]; [`rules`]: the defaults
+//!   (eight intents in English, Spanish and French) and the bot's texts per language.
+//! - [`catalog`]: [`RentalCatalog`], the host's fleet and prices, which rules with a catalog response
+//!   answer from; [`MemoryCatalog`]. [`entities`]: the vehicle classes and dates in a message.
+//! - [`mod@replay`]: what-if replay of proposed rules over real conversations.
 //! - [`service`]: [`ChatService`], the flow. [`analytics`]: the figures.
 //! - [`memory`]: [`MemoryStore`] and [`MemoryFanout`].
 //! - `testing` (feature `testing`): the conformance suite every backend runs.
@@ -66,6 +70,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod analytics;
+pub mod bot;
 pub mod catalog;
 pub mod clock;
 pub mod entities;
@@ -83,6 +88,7 @@ pub mod testing;
 pub mod types;
 
 pub use analytics::{Analytics, AnalyticsCounts, AnalyticsWindow, DailyActivity};
+pub use bot::RuleBook;
 pub use catalog::{MemoryCatalog, Placeholder, Price, Quote, QuoteRequest, RentalCatalog};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};
 pub use entities::{DateRange, Entities, VehicleClass};
@@ -91,17 +97,17 @@ pub use fanout::{Delivery, Event, Fanout, Subscription, Topic};
 pub use feed::RoomFeed;
 pub use matcher::{BotMatcher, KeywordMatcher, KeywordMatcherFactory, Match, MatcherFactory};
 pub use memory::{MemoryFanout, MemoryStore};
-pub use replay::{replay, ReplayReport, Transcript};
+pub use replay::{replay, ReplayReport, ReplaySettings, Transcript};
 pub use rules::{default_rules, default_texts, BotTexts};
 pub use service::{
     ChatConfig, ChatService, ChatServiceBuilder, OpenRoom, QueueEstimate, VisitorTurn,
 };
 pub use store::{Appended, MessageStore, RoomOrder, RoomQuery, Transition, MAX_PAGE};
 pub use types::{
-    Agent, AgentId, AgentRole, BotExplanation, BotRule, ClosedBy, EntityKind, EscalationReason,
-    FollowUpExplanation, Intent, MatchExplanation, Message, NewAgent, NewMessage, NewRule,
-    Participant, Rating, ResumedExplanation, Room, RoomId, RoomStatus, RuleId, RuleSet, Sender,
-    SystemEvent,
+    Agent, AgentId, AgentRole, BotExplanation, BotRule, ClosedBy, ContextPatch, EntityKind,
+    EscalationReason, FollowUpExplanation, Intent, MatchExplanation, Message, NewAgent, NewMessage,
+    NewRule, Participant, Rating, ResumedExplanation, Room, RoomId, RoomStatus, RuleId, RuleSet,
+    Sender, SystemEvent,
 };
 
 /// The README's snippet, compiled and run as a doctest so it never goes stale.

@@ -8,9 +8,11 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 
 use crate::analytics::{Analytics, AnalyticsWindow};
+pub use crate::bot::context_key;
+use crate::bot::{decide, Action, DatesRefused, Decision, RuleBook, Setting};
 use crate::catalog::{Placeholder, QuoteRequest, RentalCatalog, Template};
 use crate::entities::{primary_language, DateRange, EntityExtractor, VehicleClass};
-use crate::matcher::{BotMatcher, KeywordMatcherFactory, Match, MatcherFactory};
+use crate::matcher::{KeywordMatcherFactory, Match, MatcherFactory};
 use crate::rules::{BotTexts, DEFAULT_FALLBACK, DEFAULT_WELCOME};
 use crate::{
     Agent, AgentId, Appended, BotExplanation, BotRule, Clock, ClosedBy, Error, EscalationReason,
@@ -25,6 +27,8 @@ pub const DEFAULT_MAX_MESSAGE_CHARS: usize = 1000;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 3600;
 /// Unanswerable visitor messages in a row before the bot hands over to a human.
 pub const DEFAULT_FALLBACKS_BEFORE_ESCALATION: u32 = 2;
+/// The longest rental the bot quotes from the catalog, in days.
+pub const DEFAULT_MAX_RENTAL_DAYS: u32 = 90;
 /// Longest accepted client message id, in bytes.
 pub const MAX_CLIENT_ID_BYTES: usize = 64;
 
@@ -49,6 +53,9 @@ pub struct ChatConfig {
     pub catalog_timeout: Duration,
     /// The rental desk's offset from UTC in minutes: what "today" and "tomorrow" mean (default 0).
     pub utc_offset_minutes: i32,
+    /// The longest rental the bot quotes from the catalog, in days (default 90); for a longer one it
+    /// says so and suggests an agent.
+    pub max_rental_days: u32,
 }
 
 impl Default for ChatConfig {
@@ -61,6 +68,7 @@ impl Default for ChatConfig {
             texts: crate::default_texts(),
             catalog_timeout: Duration::from_secs(2),
             utc_offset_minutes: 0,
+            max_rental_days: DEFAULT_MAX_RENTAL_DAYS,
         }
     }
 }
@@ -114,6 +122,12 @@ impl ChatConfig {
         self
     }
 
+    /// Sets the longest rental the bot quotes, in days.
+    pub fn max_rental_days(mut self, days: u32) -> Self {
+        self.max_rental_days = days;
+        self
+    }
+
     /// Sets the rental desk's offset from UTC, in minutes.
     pub fn utc_offset_minutes(mut self, minutes: i32) -> Self {
         self.utc_offset_minutes = minutes;
@@ -143,13 +157,15 @@ impl ChatConfig {
     /// `es-MX`), else the default language's, else English.
     pub fn texts_for(&self, language: Option<&str>) -> &BotTexts {
         static ENGLISH: std::sync::OnceLock<BotTexts> = std::sync::OnceLock::new();
+        let find = |tag: &str| {
+            self.texts
+                .iter()
+                .find(|(known, _)| known.eq_ignore_ascii_case(tag))
+                .map(|(_, texts)| texts)
+        };
         language
-            .and_then(|tag| {
-                self.texts
-                    .get(tag)
-                    .or_else(|| self.texts.get(primary_language(tag)))
-            })
-            .or_else(|| self.texts.get(&self.default_language))
+            .and_then(|tag| find(tag).or_else(|| find(primary_language(tag))))
+            .or_else(|| find(&self.default_language))
             .unwrap_or_else(|| {
                 ENGLISH.get_or_init(|| BotTexts::new(DEFAULT_WELCOME, DEFAULT_FALLBACK))
             })
@@ -304,7 +320,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: ChatConfig,
     factory: Arc<dyn MatcherFactory>,
-    matcher: ArcSwapOption<LoadedRules>,
+    matcher: ArcSwapOption<RuleBook>,
     catalog: Option<Arc<dyn RentalCatalog>>,
     extractor: EntityExtractor,
     /// This instance's recent acceptances: what the queue estimate is made of (no store scan).
@@ -333,29 +349,6 @@ pub struct QueueEstimate {
     pub expected_wait_secs: Option<u64>,
 }
 
-/// The rules of one version and the matcher built from them.
-struct LoadedRules {
-    version: u64,
-    matcher: Arc<dyn BotMatcher>,
-    /// The active rules: where a reply in the room's language is looked up.
-    rules: Vec<BotRule>,
-}
-
-impl LoadedRules {
-    fn rule(&self, id: RuleId) -> Option<&BotRule> {
-        self.rules.iter().find(|rule| rule.id == id)
-    }
-
-    /// The rule of `intent` in `language` (highest priority, then lowest id), if there is one.
-    fn in_language(&self, intent: &crate::Intent, language: &str) -> Option<&BotRule> {
-        let language = primary_language(language);
-        self.rules
-            .iter()
-            .filter(|r| &r.intent == intent && primary_language(&r.language) == language)
-            .min_by_key(|r| (std::cmp::Reverse(r.priority), r.id))
-    }
-}
-
 impl fmt::Debug for ChatService {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChatService")
@@ -369,7 +362,7 @@ impl fmt::Debug for ChatService {
                     .matcher
                     .load()
                     .as_ref()
-                    .map(|loaded| loaded.version),
+                    .map(|loaded| loaded.version()),
             )
             .field("catalog", &self.inner.catalog)
             .finish()
@@ -390,7 +383,9 @@ pub struct ChatServiceBuilder {
 
 impl ChatServiceBuilder {
     /// Answers price and availability questions from this catalog (rules with a
-    /// [`catalog_response`](BotRule::catalog_response)).
+    /// [`catalog_response`](BotRule::catalog_response)). Catalog calls are bounded by
+    /// [`ChatConfig::catalog_timeout`], which needs Tokio's time driver (`#[tokio::main]` and
+    /// `Builder::enable_all` have it).
     pub fn catalog(mut self, catalog: Arc<dyn RentalCatalog>) -> Self {
         self.catalog = Some(catalog);
         self
@@ -465,6 +460,11 @@ impl ChatService {
     /// The fanout.
     pub fn fanout(&self) -> &Arc<dyn Fanout> {
         &self.inner.fanout
+    }
+
+    /// Whether rules with a catalog response answer from a [`RentalCatalog`].
+    pub fn has_catalog(&self) -> bool {
+        self.inner.catalog.is_some()
     }
 
     /// The limits and texts.
@@ -664,30 +664,29 @@ impl ChatService {
 
     async fn answer(&self, turn: &mut VisitorTurn) -> Result<()> {
         let room = turn.room.id;
-        let loaded = self.current_rules().await?;
-        let found = loaded.matcher.match_text(&turn.message.text);
-        let Reply {
-            text,
-            explanation,
-            language,
-            context,
-        } = self
-            .compose_reply(&loaded, &turn.room, found.as_ref(), &turn.message.text)
-            .await;
-        let escalate = found
+        let book = self.current_rules().await?;
+        let today = self.day_of(turn.message.created_at);
+        let decision = decide(
+            &book,
+            self.bot_setting(),
+            turn.room.language.as_deref(),
+            &turn.room.context,
+            &turn.message.text,
+            today,
+        );
+        let escalate = decision
+            .found
             .as_ref()
             .filter(|found| found.intent.is_escalation())
             .map(|_| EscalationReason::EscalationIntent);
-        if language != turn.room.language || context != turn.room.context {
-            turn.room = self
-                .inner
-                .store
-                .set_room_context(room, language, context)
-                .await?;
-        }
+        let text = self.render(&decision, &turn.room.context, today).await;
+        let explanation = decision.explanation;
+        // What the bot learnt is stored with its reply, in one step: merged into the room's context
+        // as it is then (the host may have set keys meanwhile), and not at all if an agent took over.
         let reply = NewMessage::new(room, Sender::Bot, text, self.now())
             .with_explanation(explanation)
-            .only_if_status(RoomStatus::Bot);
+            .only_if_status(RoomStatus::Bot)
+            .with_context(decision.patch);
         let appended = match self.inner.store.append_message(reply).await {
             Ok(appended) => appended,
             // An agent took over (or the room closed) while the bot was thinking: stay silent.
@@ -794,8 +793,13 @@ impl ChatService {
     /// get [`Error::Conflict`].
     pub async fn accept(&self, id: RoomId, agent: AgentId) -> Result<Room> {
         let account = self.active_agent(agent).await?;
+        // Worded in the room's language, like every line the visitor reads.
+        let language = self.inner.store.get_room(id).await?.language;
         let mut transition = Transition::accept(agent, self.now());
-        transition.text = Some(format!("{} joined the chat.", account.display_name));
+        transition.text = Some(crate::types::agent_joined(
+            &account.display_name,
+            language.as_deref(),
+        ));
         let (room, message) = self.inner.store.transition(id, transition).await?;
         self.record_acceptance(&room);
         self.publish_transition(&room, &message).await;
@@ -1017,7 +1021,7 @@ impl ChatService {
     /// What the bot would answer to `text` with the current rules, without storing anything: the
     /// rule editor's "try a message".
     pub async fn explain(&self, text: &str) -> Result<Option<Match>> {
-        Ok(self.current_rules().await?.matcher.match_text(text))
+        Ok(self.current_rules().await?.matcher().match_text(text))
     }
 
     /// What the bot would answer to `text` with a proposed rule set, before saving it.
@@ -1086,6 +1090,7 @@ impl ChatService {
         max_rooms: usize,
     ) -> Result<Vec<crate::Transcript>> {
         let mut transcripts = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut offset = 0;
         'pages: while transcripts.len() < max_rooms {
             let rooms = self
@@ -1101,6 +1106,10 @@ impl ChatService {
             for room in &rooms {
                 if room.created_at < since || transcripts.len() == max_rooms {
                     break 'pages;
+                }
+                // A room opened during the scan shifts the pages by one: skip what was read.
+                if !seen.insert(room.id) {
+                    continue;
                 }
                 let mut messages: Vec<Message> = Vec::new();
                 loop {
@@ -1163,263 +1172,199 @@ impl ChatService {
         transcripts: &[crate::Transcript],
     ) -> Result<crate::ReplayReport> {
         let current = self.current_rules().await?;
-        let proposed = self.inner.factory.build(&RuleSet { version: 0, rules })?;
+        let proposed = RuleBook::new(&*self.inner.factory, &RuleSet { version: 0, rules })?;
+        let mut settings =
+            crate::replay::ReplaySettings::new(&self.inner.config, self.inner.catalog.is_some());
+        settings.extractor = self.inner.extractor.clone();
         Ok(crate::replay(
-            &*current.matcher,
-            &*proposed,
+            &current,
+            &proposed,
             transcripts,
-            self.inner.config.fallbacks_before_escalation,
+            &settings,
+            self.now(),
         ))
     }
 
-    /// The matcher for the store's current rules, rebuilt when the version moved (here or on another
-    /// instance sharing the store). Readers of the old matcher are never blocked.
-    async fn current_rules(&self) -> Result<Arc<LoadedRules>> {
+    async fn current_rules(&self) -> Result<Arc<RuleBook>> {
         let version = self.inner.store.rules_version().await?;
         if let Some(loaded) = self.inner.matcher.load_full() {
-            if loaded.version == version {
+            if loaded.version() == version {
                 return Ok(loaded);
             }
         }
         let set = self.inner.store.rules().await?;
-        let fresh = Arc::new(LoadedRules {
-            version: set.version,
-            matcher: self.inner.factory.build(&set)?,
-            rules: set.rules.into_iter().filter(|rule| rule.active).collect(),
-        });
+        let fresh = Arc::new(RuleBook::new(&*self.inner.factory, &set)?);
         // Versions only grow: never replace a newer matcher with one a slower rebuild produced.
         self.inner.matcher.rcu(|current| match current {
-            Some(current) if current.version > fresh.version => Some(current.clone()),
+            Some(current) if current.version() > fresh.version() => Some(current.clone()),
             _ => Some(fresh.clone()),
         });
         Ok(fresh)
     }
 
-    /// The bot's reply to a visitor's message in a room with the bot, and what the room remembers
-    /// afterwards. Never fails: a catalog that errs or is slow gives the rule's static response.
-    async fn compose_reply(
+    fn bot_setting(&self) -> Setting<'_> {
+        Setting {
+            extractor: &self.inner.extractor,
+            catalog: self.inner.catalog.is_some(),
+            max_rental_days: self.inner.config.max_rental_days,
+        }
+    }
+
+    /// The day at the rental desk when `at` happened.
+    fn day_of(&self, at: Timestamp) -> chrono::NaiveDate {
+        let offset = chrono::Duration::minutes(i64::from(self.inner.config.utc_offset_minutes));
+        (at.to_datetime() + offset).date_naive()
+    }
+
+    /// The text of the bot's decision. Never fails: a catalog that errs or is slower than
+    /// [`ChatConfig::catalog_timeout`] (for the whole reply) gives the rule's static response.
+    async fn render(
         &self,
-        loaded: &LoadedRules,
-        room: &Room,
-        found: Option<&Match>,
-        text: &str,
-    ) -> Reply {
+        decision: &Decision<'_>,
+        context: &BTreeMap<String, String>,
+        today: chrono::NaiveDate,
+    ) -> String {
         let config = &self.inner.config;
-        let mut context = room.context.clone();
-        let entities = self.inner.extractor.extract(text, self.today());
-        if let Some(class) = &entities.vehicle_class {
-            context.insert(context_key::VEHICLE_CLASS.into(), class.value.to_string());
-        }
-        if let Some(dates) = &entities.dates {
-            context.insert(
-                context_key::DATES.into(),
-                format!("{}/{}", dates.value.start, dates.value.end),
-            );
-        }
-        let language = reply_language(loaded, room.language.as_deref(), found);
-        let pending = context
-            .remove(context_key::TOPIC_RULE)
-            .and_then(|id| id.parse().ok())
-            .and_then(|id| loaded.rule(RuleId(id)));
-        let said_something_new = entities.vehicle_class.is_some() || entities.dates.is_some();
-        let (rule, explanation) = match (found, pending) {
-            (Some(found), _) => (
-                loaded
-                    .rule(found.rule_id)
-                    .map(|rule| localized(loaded, rule, language.as_deref())),
-                BotExplanation::Matched(found.explanation()),
-            ),
-            (None, Some(pending)) if said_something_new => (
-                Some(localized(loaded, pending, language.as_deref())),
-                BotExplanation::Resumed(crate::ResumedExplanation {
-                    rule_id: pending.id,
-                    intent: pending.intent.clone(),
-                }),
-            ),
-            (None, pending) => {
-                // Not about the topic: it stays for the next message that is.
-                if let Some(pending) = pending {
-                    context.insert(context_key::TOPIC_RULE.into(), pending.id.to_string());
-                }
-                return Reply {
-                    text: config.texts_for(language.as_deref()).fallback.clone(),
-                    explanation: BotExplanation::Fallback,
-                    language,
-                    context,
-                };
-            }
-        };
-        let texts = config.texts_for(language.as_deref());
-        let static_text = match (rule, found) {
+        let language = decision
+            .language
+            .as_deref()
+            .unwrap_or(&config.default_language);
+        let texts = config.texts_for(Some(language));
+        let static_text = |rule: Option<&BotRule>| match (rule, &decision.found) {
             (Some(rule), _) => rule.response.clone(),
-            // A custom matcher answering with a rule the store does not have.
             (None, Some(found)) => found.response.clone(),
             (None, None) => texts.fallback.clone(),
         };
-        let catalog_answer = match (rule, &self.inner.catalog) {
-            (Some(rule), Some(catalog)) => match rule.catalog_response.as_deref() {
-                Some(template) => {
-                    self.answer_from_catalog(
-                        &**catalog,
-                        rule,
-                        template,
-                        &context,
-                        texts,
-                        language.as_deref(),
-                    )
-                    .await
-                }
-                None => None,
-            },
-            _ => None,
-        };
-        // The topic is kept under the id the visitor's words chose, so it resumes in whatever
-        // language the room speaks by then.
-        let topic = match &explanation {
-            BotExplanation::Matched(m) => Some(m.rule_id),
-            BotExplanation::Resumed(r) => Some(r.rule_id),
-            _ => None,
-        };
-        if let (Some(topic), Some(_)) = (topic, &catalog_answer) {
-            context.insert(context_key::TOPIC_RULE.into(), topic.to_string());
-        }
-        let (text, explanation) = match catalog_answer {
-            None => (static_text, explanation),
-            Some(CatalogAnswer::Answer(text)) => (text, explanation),
-            Some(CatalogAnswer::Ask { question, asked }) => {
-                let rule = rule.unwrap_or_else(|| unreachable!("a catalog answer has a rule"));
-                let matched = match explanation {
-                    BotExplanation::Matched(m) => Some(m),
-                    _ => None,
-                };
-                (
-                    question,
-                    BotExplanation::FollowUp(crate::FollowUpExplanation {
-                        rule_id: topic.unwrap_or(rule.id),
-                        intent: rule.intent.clone(),
-                        asked,
-                        matched,
-                    }),
-                )
+        let (rule, catalog) = match (&decision.action, &self.inner.catalog) {
+            (Action::Fallback, _) => return texts.fallback.clone(),
+            (Action::Static(rule), _) => return static_text(*rule),
+            (Action::Ask { .. } | Action::Catalog { .. }, None) => {
+                unreachable!("catalog actions need a catalog")
             }
+            (Action::Ask { asked, refused }, Some(catalog)) => {
+                return match asked {
+                    crate::EntityKind::VehicleClass => {
+                        let classes = tokio::time::timeout(
+                            config.catalog_timeout,
+                            self.classes_on_offer(&**catalog, texts, language),
+                        )
+                        .await
+                        .unwrap_or_default();
+                        format!("{}{classes}", texts.ask_vehicle_class)
+                    }
+                    _ => {
+                        let reason = match refused {
+                            Some(DatesRefused::Past) => format!("{} ", texts.dates_in_past),
+                            Some(DatesRefused::TooLong) => format!(
+                                "{} ",
+                                texts
+                                    .rental_too_long
+                                    .replace("{max_days}", &config.max_rental_days.to_string())
+                            ),
+                            None => String::new(),
+                        };
+                        format!("{reason}{}", texts.ask_dates)
+                    }
+                };
+            }
+            (Action::Catalog { rule, .. }, Some(catalog)) => (*rule, catalog),
         };
-        Reply {
-            text,
-            explanation,
-            language,
-            context,
+        let Action::Catalog {
+            template,
+            class,
+            dates,
+            ..
+        } = &decision.action
+        else {
+            unreachable!("matched above")
+        };
+        let request = QuoteRequest {
+            class: class.clone().unwrap_or_else(|| {
+                VehicleClass::new(VehicleClass::ECONOMY).unwrap_or_else(|_| unreachable!())
+            }),
+            dates: dates.unwrap_or_else(|| DateRange::day(today)),
+            location: context.get(context_key::LOCATION).cloned(),
+        };
+        let filled = tokio::time::timeout(
+            config.catalog_timeout,
+            self.fill_from_catalog(&**catalog, template, &request, texts, language),
+        )
+        .await;
+        match filled {
+            Ok(Ok(text)) => text,
+            Ok(Err(error)) => {
+                tracing::warn!(rule = %rule.id, %error, "the rental catalog failed; sending the static response");
+                rule.response.clone()
+            }
+            Err(_) => {
+                tracing::warn!(rule = %rule.id, timeout = ?config.catalog_timeout, "the rental catalog is too slow; sending the static response");
+                rule.response.clone()
+            }
         }
     }
 
-    /// Fills a catalog response, or the follow-up question for what it still needs; `None` when the
-    /// catalog failed, was too slow, or the template does not parse (the static response goes out).
-    async fn answer_from_catalog(
+    /// " We have economy, compact, …" in the room's language, or nothing when the catalog cannot say.
+    async fn classes_on_offer(
         &self,
         catalog: &dyn RentalCatalog,
-        rule: &BotRule,
-        template: &str,
-        context: &BTreeMap<String, String>,
         texts: &BotTexts,
-        language: Option<&str>,
-    ) -> Option<CatalogAnswer> {
-        let template = Template::parse(template).ok()?;
-        let language = language.unwrap_or(&self.inner.config.default_language);
-        let class = context
-            .get(context_key::VEHICLE_CLASS)
-            .and_then(|class| VehicleClass::new(class.as_str()).ok());
-        let dates = context.get(context_key::DATES).and_then(|d| parse_dates(d));
-        let timeout = self.inner.config.catalog_timeout;
-        let classes = || async {
-            match tokio::time::timeout(timeout, catalog.vehicle_classes()).await {
-                Ok(Ok(classes)) => classes
-                    .iter()
-                    .map(|class| class.label(language))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                _ => String::new(),
-            }
-        };
-        let class = match class {
-            Some(class) => class,
-            None if template.needs_class() => {
-                return Some(CatalogAnswer::Ask {
-                    question: texts
-                        .ask_vehicle_class
-                        .replace("{vehicle_classes}", &classes().await),
-                    asked: crate::EntityKind::VehicleClass,
-                })
-            }
-            // Never read: no placeholder needs it.
-            None => VehicleClass::new(VehicleClass::ECONOMY).ok()?,
-        };
-        let dates = match dates {
-            Some(dates) => dates,
-            None if template.needs_dates() => {
-                return Some(CatalogAnswer::Ask {
-                    question: texts.ask_dates.clone(),
-                    asked: crate::EntityKind::Dates,
-                })
-            }
-            None => DateRange::day(self.today()),
-        };
-        let mut request = QuoteRequest::new(class.clone(), dates);
-        request.location = context.get(context_key::LOCATION).cloned();
+        language: &str,
+    ) -> String {
+        match catalog.vehicle_classes().await {
+            Ok(classes) if !classes.is_empty() => format!(
+                " {}",
+                texts.classes_on_offer.replace(
+                    "{vehicle_classes}",
+                    &classes
+                        .iter()
+                        .map(|class| class.label(language))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            ),
+            _ => String::new(),
+        }
+    }
+
+    /// The catalog response filled from the catalog, or the class-not-offered text.
+    async fn fill_from_catalog(
+        &self,
+        catalog: &dyn RentalCatalog,
+        template: &Template,
+        request: &QuoteRequest,
+        texts: &BotTexts,
+        language: &str,
+    ) -> Result<String> {
         let not_offered = || async {
-            Some(CatalogAnswer::Answer(
+            let classes = self.classes_on_offer(catalog, texts, language).await;
+            Ok(format!(
+                "{}{classes}",
                 texts
                     .class_not_offered
-                    .replace("{vehicle_class}", &class.label(language))
-                    .replace("{vehicle_classes}", &classes().await),
+                    .replace("{vehicle_class}", &request.class.label(language))
             ))
         };
         let mut values = BTreeMap::new();
-        values.insert(Placeholder::VehicleClass, class.label(language));
-        values.insert(Placeholder::Dates, dates.describe(language));
-        values.insert(Placeholder::Days, dates.days().to_string());
-        let failed = |what: &str, error: &dyn fmt::Display| {
-            tracing::warn!(rule = %rule.id, %error, "the rental catalog's {what} failed; sending the static response");
-        };
+        values.insert(Placeholder::VehicleClass, request.class.label(language));
+        values.insert(Placeholder::Dates, request.dates.describe(language));
+        values.insert(Placeholder::Days, request.dates.days().to_string());
         if template.needs_quote() {
-            match tokio::time::timeout(timeout, catalog.quote(&request)).await {
-                Ok(Ok(Some(quote))) => {
-                    values.insert(Placeholder::DailyPrice, quote.daily.format(language));
-                    values.insert(Placeholder::TotalPrice, quote.total.format(language));
-                    values.insert(Placeholder::Currency, quote.total.currency.clone());
-                }
-                Ok(Ok(None)) => return not_offered().await,
-                Ok(Err(error)) => {
-                    failed("quote", &error);
-                    return None;
-                }
-                Err(_) => {
-                    failed("quote", &"timed out");
-                    return None;
-                }
-            }
+            let Some(quote) = catalog.quote(request).await? else {
+                return not_offered().await;
+            };
+            values.insert(Placeholder::DailyPrice, quote.daily.format(language));
+            values.insert(Placeholder::TotalPrice, quote.total.format(language));
+            values.insert(Placeholder::Currency, quote.total.currency.clone());
         }
         if template.needs_availability() {
-            match tokio::time::timeout(timeout, catalog.availability(&request)).await {
-                Ok(Ok(Some(count))) => {
-                    values.insert(Placeholder::AvailableCount, count.to_string());
-                }
-                Ok(Ok(None)) => return not_offered().await,
-                Ok(Err(error)) => {
-                    failed("availability check", &error);
-                    return None;
-                }
-                Err(_) => {
-                    failed("availability check", &"timed out");
-                    return None;
-                }
-            }
+            let Some(count) = catalog.availability(request).await? else {
+                return not_offered().await;
+            };
+            values.insert(Placeholder::AvailableCount, count.to_string());
         }
-        template.render(&values).map(CatalogAnswer::Answer)
-    }
-
-    /// Today's date at the rental desk.
-    fn today(&self) -> chrono::NaiveDate {
-        let offset = chrono::Duration::minutes(i64::from(self.inner.config.utc_offset_minutes));
-        (self.now().to_datetime() + offset).date_naive()
+        template.render(&values).ok_or_else(|| Error::InvalidRule {
+            reason: "the catalog response uses a value the catalog did not give".into(),
+        })
     }
 
     // ----- agents -----
@@ -1486,92 +1431,10 @@ impl ChatService {
     }
 }
 
-/// Keys of [`Room::context`] the bot reads and writes.
-pub mod context_key {
-    /// The vehicle class the visitor named last (a [`crate::VehicleClass`] name).
-    pub const VEHICLE_CLASS: &str = "vehicle_class";
-    /// The dates the visitor named last, `start/end` in ISO form.
-    pub const DATES: &str = "dates";
-    /// The pick-up location; set by the host ([`super::ChatService::set_room_context`]), passed to
-    /// the catalog.
-    pub const LOCATION: &str = "location";
-    /// The rule answering from the catalog that the conversation is about: a follow-up question
-    /// waits for its answer, and a message naming only a class or dates ("and a convertible?")
-    /// asks it again.
-    pub const TOPIC_RULE: &str = "topic_rule";
-}
-
-/// What the bot says and what the room remembers afterwards.
-struct Reply {
-    text: String,
-    explanation: BotExplanation,
-    language: Option<String>,
-    context: BTreeMap<String, String>,
-}
-
-enum CatalogAnswer {
-    Answer(String),
-    Ask {
-        question: String,
-        asked: crate::EntityKind,
-    },
-}
-
-fn parse_dates(stored: &str) -> Option<DateRange> {
-    let (start, end) = stored.split_once('/')?;
-    DateRange::new(start.parse().ok()?, end.parse().ok()?).ok()
-}
-
 fn explanation_is_fallback(reply: &Option<Message>) -> bool {
     reply
         .as_ref()
         .is_some_and(|m| m.explanation == Some(BotExplanation::Fallback))
-}
-
-/// The language to answer in. The visitor's words are the best evidence: a keyword of another
-/// language switches the room to it, unless the room's language has the same keyword for the same
-/// intent (words several languages share, like "taxi", keep the room's language). Without a match
-/// the room keeps its language.
-fn reply_language(
-    loaded: &LoadedRules,
-    room: Option<&str>,
-    found: Option<&Match>,
-) -> Option<String> {
-    let Some(found) = found else {
-        return room.map(str::to_owned);
-    };
-    match room {
-        None => Some(found.language.clone()),
-        Some(room) if primary_language(room) == primary_language(&found.language) => {
-            Some(room.to_owned())
-        }
-        Some(room) => {
-            let keyword = crate::matcher::normalize(&found.keyword).text;
-            let shared = loaded.rules.iter().any(|rule| {
-                rule.intent == found.intent
-                    && primary_language(&rule.language) == primary_language(room)
-                    && rule
-                        .keywords
-                        .iter()
-                        .any(|k| crate::matcher::normalize(k).text == keyword)
-            });
-            Some(if shared { room } else { &found.language }.to_owned())
-        }
-    }
-}
-
-/// The rule of the same intent in the reply's language, or `rule` itself when there is none.
-fn localized<'a>(
-    loaded: &'a LoadedRules,
-    rule: &'a BotRule,
-    language: Option<&str>,
-) -> &'a BotRule {
-    match language {
-        Some(language) if primary_language(&rule.language) != primary_language(language) => {
-            loaded.in_language(&rule.intent, language).unwrap_or(rule)
-        }
-        _ => rule,
-    }
 }
 
 /// Validates every rule, naming the first bad one by position.

@@ -202,6 +202,8 @@ pub fn prepare_new_room(mut room: Room, opening: Vec<NewMessage>) -> Result<(Roo
 ///   and differs from the room's status; [`Error::InvalidRequest`] when the message names another room.
 /// - Sets `last_seq` to the new seq, `updated_at` to the message time (never backwards), and for the
 ///   assigned agent's first message, `first_agent_reply_at`.
+/// - Applies the message's [`crate::ContextPatch`], if any, to the room's language and context: a
+///   backend persists those too, in the same transaction.
 pub fn apply_append(room: &mut Room, message: &NewMessage) -> Result<u64> {
     if message.room_id != room.id {
         return Err(Error::InvalidRequest(format!(
@@ -223,6 +225,9 @@ pub fn apply_append(room: &mut Room, message: &NewMessage) -> Result<u64> {
     }
     room.last_seq += 1;
     room.updated_at = room.updated_at.max(message.created_at);
+    if let Some(patch) = &message.context {
+        patch.apply(room);
+    }
     if let Sender::Agent(agent) = message.sender {
         if room.first_agent_reply_at.is_none() && room.agent == Some(agent) {
             room.first_agent_reply_at = Some(message.created_at);
@@ -244,10 +249,11 @@ pub fn apply_rating(room: &mut Room, rating: Rating, at: Timestamp) -> Result<Ne
     room.rating = Some(rating);
     room.last_seq += 1;
     room.updated_at = room.updated_at.max(at);
-    Ok(NewMessage::system(
+    Ok(NewMessage::system_in(
         room.id,
         SystemEvent::Rated { rating },
         at,
+        room.language.as_deref(),
     ))
 }
 
@@ -360,7 +366,8 @@ impl Transition {
             RoomStatus::Bot => {}
         }
         room.last_seq += 1;
-        let mut message = NewMessage::system(room.id, self.event, self.at);
+        let mut message =
+            NewMessage::system_in(room.id, self.event, self.at, room.language.as_deref());
         if let Some(text) = &self.text {
             message.text = text.clone();
         }

@@ -150,6 +150,7 @@ macro_rules! __store_checks {
             agents_crud,
             unicode_round_trips_byte_for_byte,
             room_context_round_trips,
+            context_patch_applies_with_the_message,
             analytics_scripted_scenario,
             chat_flow_end_to_end
         );

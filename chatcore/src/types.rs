@@ -524,6 +524,43 @@ pub struct NewMessage {
     /// Append only while the room has this status; otherwise [`Error::Conflict`]. Lets the bot stay
     /// silent when an agent took over between the visitor's message and the bot's reply.
     pub only_if_status: Option<RoomStatus>,
+    /// Changes to the room's language and context made with this message, in the same atomic step
+    /// (what the bot learnt from the visitor's words). Applied by [`crate::store::apply_append`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<ContextPatch>,
+}
+
+/// Changes to a room's language and context: keys set or removed, leaving every other key as it is
+/// in the store at that moment (the host may have set some meanwhile).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ContextPatch {
+    /// The room's new language, when it changes.
+    pub language: Option<String>,
+    /// Keys to set.
+    pub set: BTreeMap<String, String>,
+    /// Keys to remove.
+    pub remove: Vec<String>,
+}
+
+impl ContextPatch {
+    /// Whether it changes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.language.is_none() && self.set.is_empty() && self.remove.is_empty()
+    }
+
+    /// Applies it to `room`.
+    pub fn apply(&self, room: &mut Room) {
+        if let Some(language) = &self.language {
+            room.language = Some(language.clone());
+        }
+        for key in &self.remove {
+            room.context.remove(key);
+        }
+        for (key, value) in &self.set {
+            room.context.insert(key.clone(), value.clone());
+        }
+    }
 }
 
 impl NewMessage {
@@ -543,12 +580,28 @@ impl NewMessage {
             explanation: None,
             event: None,
             only_if_status: None,
+            context: None,
         }
     }
 
-    /// A system message recording `event`.
+    /// A system message recording `event`, in English.
     pub fn system(room_id: RoomId, event: SystemEvent, created_at: Timestamp) -> Self {
-        let mut message = NewMessage::new(room_id, Sender::System, event.describe(), created_at);
+        NewMessage::system_in(room_id, event, created_at, None)
+    }
+
+    /// A system message recording `event`, worded in the room's language.
+    pub fn system_in(
+        room_id: RoomId,
+        event: SystemEvent,
+        created_at: Timestamp,
+        language: Option<&str>,
+    ) -> Self {
+        let mut message = NewMessage::new(
+            room_id,
+            Sender::System,
+            event.describe_in(language),
+            created_at,
+        );
         message.event = Some(event);
         message
     }
@@ -571,6 +624,12 @@ impl NewMessage {
         self
     }
 
+    /// Changes the room's language and context with the message (nothing when `patch` is empty).
+    pub fn with_context(mut self, patch: ContextPatch) -> Self {
+        self.context = (!patch.is_empty()).then_some(patch);
+        self
+    }
+
     /// The stored message this becomes at `seq`; for store implementations.
     pub fn into_message(self, seq: u64) -> Message {
         Message {
@@ -587,30 +646,82 @@ impl NewMessage {
 }
 
 impl SystemEvent {
-    /// A human-readable line for transcripts, worded for both the visitor and the agent (both see it).
+    /// A human-readable line for transcripts, worded for both the visitor and the agent (both see it),
+    /// in English.
     pub fn describe(&self) -> String {
+        self.describe_in(None)
+    }
+
+    /// The line in the room's language: English, Spanish or French (others get English).
+    pub fn describe_in(&self, language: Option<&str>) -> String {
+        let language = language
+            .map(|tag| crate::entities::primary_language(tag).to_ascii_lowercase())
+            .unwrap_or_default();
+        let pick = |en: &str, es: &str, fr: &str| {
+            match language.as_str() {
+                "es" => es,
+                "fr" => fr,
+                _ => en,
+            }
+            .to_owned()
+        };
         match self {
             SystemEvent::EscalationRequested { reason } => match reason {
-                EscalationReason::Requested => {
-                    "A human agent was requested; waiting for one to join.".into()
-                }
-                EscalationReason::EscalationIntent => {
-                    "Handing over to a human agent; waiting for one to join.".into()
-                }
-                EscalationReason::RepeatedFallback => {
-                    "The assistant could not help, so a human agent will take over; waiting for one to join.".into()
-                }
+                EscalationReason::Requested => pick(
+                    "A human agent was requested; waiting for one to join.",
+                    "Se ha pedido un agente humano; esperando a que se una.",
+                    "Un conseiller a été demandé ; en attente de son arrivée.",
+                ),
+                EscalationReason::EscalationIntent => pick(
+                    "Handing over to a human agent; waiting for one to join.",
+                    "Le paso con un agente humano; esperando a que se una.",
+                    "Transfert vers un conseiller ; en attente de son arrivée.",
+                ),
+                EscalationReason::RepeatedFallback => pick(
+                    "The assistant could not help, so a human agent will take over; waiting for one to join.",
+                    "El asistente no ha podido ayudar, así que un agente humano seguirá la conversación; esperando a que se una.",
+                    "L'assistant n'a pas pu aider : un conseiller va prendre le relais ; en attente de son arrivée.",
+                ),
             },
-            SystemEvent::AgentJoined { agent } => format!("Agent {agent} joined the chat."),
+            SystemEvent::AgentJoined { agent } => agent_joined(&format!("#{agent}"), Some(&language)),
             SystemEvent::Closed { by } => match by {
-                ClosedBy::Visitor => "The chat was ended by the visitor.".into(),
-                ClosedBy::Agent(_) => "The chat was closed by the agent.".into(),
-                ClosedBy::IdleTimeout => "The chat was closed after a period of inactivity.".into(),
+                ClosedBy::Visitor => pick(
+                    "The chat was ended by the visitor.",
+                    "El visitante ha finalizado el chat.",
+                    "Le visiteur a mis fin à la conversation.",
+                ),
+                ClosedBy::Agent(_) => pick(
+                    "The chat was closed by the agent.",
+                    "El agente ha cerrado el chat.",
+                    "Le conseiller a clos la conversation.",
+                ),
+                ClosedBy::IdleTimeout => pick(
+                    "The chat was closed after a period of inactivity.",
+                    "El chat se ha cerrado por inactividad.",
+                    "La conversation a été close après une période d'inactivité.",
+                ),
             },
             SystemEvent::Rated { rating } => {
-                format!("Rated {} out of 5. Thank you for the feedback!", rating.get())
+                let n = rating.get();
+                match language.as_str() {
+                    "es" => format!("Valoración: {n} de 5. ¡Gracias por su opinión!"),
+                    "fr" => format!("Note : {n} sur 5. Merci pour votre avis !"),
+                    _ => format!("Rated {n} out of 5. Thank you for the feedback!"),
+                }
             }
         }
+    }
+}
+
+/// "Ana joined the chat." in the room's language.
+pub fn agent_joined(name: &str, language: Option<&str>) -> String {
+    let language = language
+        .map(|tag| crate::entities::primary_language(tag).to_ascii_lowercase())
+        .unwrap_or_default();
+    match language.as_str() {
+        "es" => format!("{name} se ha unido al chat."),
+        "fr" => format!("{name} a rejoint la conversation."),
+        _ => format!("{name} joined the chat."),
     }
 }
 
@@ -711,8 +822,10 @@ pub struct BotRule {
     pub catalog_response: Option<String>,
 }
 
-/// A rule to create, or the new content of an existing rule.
+/// A rule to create, or the new content of an existing rule. Unknown fields are refused when
+/// deserialising, so a misspelt `"catalog_reponse"` in a rules file is an error, not a silent loss.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[non_exhaustive]
 pub struct NewRule {
     /// What the visitor wants when a keyword matches.

@@ -400,21 +400,37 @@ pub(crate) async fn what_if(
         ));
     }
     let invalid = |message| ApiError::new(StatusCode::BAD_REQUEST, "invalid_request", message);
-    let transcripts = recent_transcripts(&state, days).await?;
-    let report = match (body.rules, body.draft, body.replaces) {
-        (Some(rules), None, None) => state.chat().what_if(rules, &transcripts).await?,
-        (None, Some(draft), replaces) => {
-            state
-                .chat()
-                .what_if_draft(draft, replaces.map(RuleId), &transcripts)
-                .await?
-        }
-        (None, None, _) => return Err(invalid("send \"rules\" or a \"draft\"")),
-        (Some(_), _, _) => {
+    // The body is checked before any chat is read.
+    match (&body.rules, &body.draft, body.replaces) {
+        (Some(_), None, None) | (None, Some(_), _) => {}
+        (None, None, Some(_)) => {
             return Err(invalid(
-                "send either \"rules\" or a \"draft\" (with \"replaces\"), not both",
+                "\"replaces\" needs a \"draft\" to replace the rule with",
             ))
         }
+        (None, None, None) => return Err(invalid("send \"rules\" or a \"draft\"")),
+        (Some(_), Some(_), _) => {
+            return Err(invalid("send either \"rules\" or a \"draft\", not both"))
+        }
+        (Some(_), None, Some(_)) => {
+            return Err(invalid(
+                "\"replaces\" goes with a \"draft\"; \"rules\" replaces every rule",
+            ))
+        }
+    }
+    if let Some(draft) = &body.draft {
+        draft.clone().validated()?;
+    }
+    let transcripts = recent_transcripts(&state, days).await?;
+    let report = match (body.rules, body.draft) {
+        (Some(rules), _) => state.chat().what_if(rules, &transcripts).await?,
+        (None, Some(draft)) => {
+            state
+                .chat()
+                .what_if_draft(draft, body.replaces.map(RuleId), &transcripts)
+                .await?
+        }
+        (None, None) => unreachable!("checked above"),
     };
     Ok(Json(report).into_response())
 }

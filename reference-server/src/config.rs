@@ -71,10 +71,10 @@ pub enum RulesAction {
         #[arg(long)]
         transcripts: Option<std::path::PathBuf>,
         /// From the store: chats opened in the last DAYS days.
-        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+        #[arg(long, default_value_t = 30, conflicts_with = "transcripts", value_parser = clap::value_parser!(u32).range(1..=365))]
         days: u32,
         /// From the store: at most this many chats, newest first.
-        #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        #[arg(long, default_value_t = 5000, conflicts_with = "transcripts", value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
         max_rooms: u64,
         /// Print the report as JSON.
         #[arg(long)]

@@ -27,6 +27,7 @@ pub mod config;
 mod pages;
 pub mod protocol;
 pub mod setup;
+mod visitor_texts;
 mod ws;
 
 pub use setup::{build, Built};

@@ -116,8 +116,16 @@ async fn main() -> std::process::ExitCode {
 fn report(result: Result<String, String>) -> std::process::ExitCode {
     match result {
         Ok(output) => {
-            println!("{output}");
-            std::process::ExitCode::SUCCESS
+            use std::io::Write;
+            // A reader that stops early (`| head`) is not an error worth a panic.
+            let mut stdout = std::io::stdout().lock();
+            match writeln!(stdout, "{output}").and_then(|()| stdout.flush()) {
+                Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("error: cannot write the output: {error}");
+                    std::process::ExitCode::FAILURE
+                }
+                _ => std::process::ExitCode::SUCCESS,
+            }
         }
         Err(error) => {
             eprintln!("error: {error}");

@@ -256,12 +256,30 @@ pub(crate) async fn visitor_chat(
 ) -> Response {
     let customer = verified_customer(&state, &headers);
     let existing = current_room(&state, &headers, customer.as_deref()).await;
+    // The page speaks the chat's language: the site's setting, the chat's own, or the browser's.
+    let config = state.chat().config();
+    let language = query
+        .lang
+        .as_deref()
+        .filter(|tag| tag.len() <= 35)
+        .and_then(|tag| config.negotiate_language(tag))
+        .or_else(|| existing.as_ref().and_then(|room| room.language.clone()))
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|value| value.to_str().ok())
+                .filter(|value| value.len() <= 512)
+                .and_then(|value| config.negotiate_language(value))
+        });
+    let ui = crate::visitor_texts::visitor_texts(language.as_deref());
     // No room yet: the page's script asks for one when it runs (POST /chat/start/), so crawlers,
     // link previews and health probes fetching this page create nothing.
     let context = minijinja::context! {
         room_id => existing.map(|room| room.id.to_string()).unwrap_or_default(),
-        max_chars => state.chat().config().max_message_chars,
+        max_chars => config.max_message_chars,
         embed => query.embed.is_some(),
+        lang => ui.lang,
+        ui => ui,
     };
     let mut response = render(&state, "chat.html", context);
     // The widget shows this page in a frame on the rental site.
@@ -274,6 +292,9 @@ pub(crate) struct ChatPageQuery {
     /// Set by the widget: the page fills its frame, without the site header.
     #[serde(default)]
     embed: Option<String>,
+    /// Set by the widget's `data-lang`: the visitor's language as the site knows it.
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 /// The CORS headers that let a configured origin's page (the widget) read `/chat/start/`'s answer
@@ -689,7 +710,35 @@ fn room_context(room: &Room) -> minijinja::Value {
         escalated_at => room.escalated_at.map(|t| t.0),
         last_seq => room.last_seq,
         agent_id => room.agent.map(|a| a.0),
+        language => room.language,
+        known => what_the_bot_knows(room),
     }
+}
+
+/// What the bot learnt in a room, for the agent who takes over: the car class and dates the
+/// visitor named, and any facts the host set.
+fn what_the_bot_knows(room: &Room) -> Vec<(String, String)> {
+    use chatcore::service::context_key;
+    room.context
+        .iter()
+        .filter(|(key, _)| ![context_key::TOPIC_RULE, context_key::ASKED].contains(&key.as_str()))
+        .map(|(key, value)| {
+            let label = match key.as_str() {
+                context_key::VEHICLE_CLASS => "Car class".to_owned(),
+                context_key::DATES => "Dates".to_owned(),
+                context_key::LOCATION => "Pick-up location".to_owned(),
+                other => other.replace('_', " "),
+            };
+            let value = match key.as_str() {
+                context_key::DATES => chatcore::bot::parse_stored_dates(value)
+                    .map_or_else(|| value.clone(), |dates| dates.describe("en")),
+                context_key::VEHICLE_CLASS => chatcore::VehicleClass::new(value.as_str())
+                    .map_or_else(|_| value.clone(), |class| class.label("en")),
+                _ => value.clone(),
+            };
+            (label, value)
+        })
+        .collect()
 }
 
 /// `GET /agent/dashboard/`: the queue (oldest first), rooms with agents, rooms with the bot.
@@ -983,6 +1032,11 @@ async fn rules_page(
             Ok(Some(found)) => Some(minijinja::context! {
                 text => text, matched => true, rule_id => found.rule_id.0, intent => found.intent.as_str(),
                 keyword => found.keyword, response => found.response,
+                catalog_response => rules
+                    .iter()
+                    .find(|rule| rule.id == found.rule_id)
+                    .and_then(|rule| rule.catalog_response.clone())
+                    .filter(|_| state.chat().has_catalog()),
                 before => text.get(..found.span.start).unwrap_or_default(),
                 hit => text.get(found.span.clone()).unwrap_or_default(),
                 after => text.get(found.span.end..).unwrap_or_default(),
@@ -1106,10 +1160,6 @@ const PREVIEW_MESSAGES: usize = 50;
 fn preview_context(report: &chatcore::ReplayReport, rule: Option<u64>) -> minijinja::Value {
     let name =
         |intent: Option<&chatcore::Intent>| intent.map_or("(fallback)", |i| i.as_str()).to_owned();
-    let answer = |a: &Option<chatcore::replay::Answer>| match a {
-        Some(a) => format!("{} (rule {}, “{}”)", a.intent, a.rule_id, a.keyword),
-        None => "(fallback)".to_owned(),
-    };
     let intents: Vec<_> = report
         .intents
         .iter()
@@ -1128,7 +1178,7 @@ fn preview_context(report: &chatcore::ReplayReport, rule: Option<u64>) -> miniji
         .map(|c| {
             minijinja::context! {
                 room => c.room, seq => c.seq, text => c.text,
-                before => answer(&c.before), after => answer(&c.after),
+                before => c.before.to_string(), after => c.after.to_string(),
                 intent_changed => c.intent_changed(),
             }
         })
@@ -1144,6 +1194,8 @@ fn preview_context(report: &chatcore::ReplayReport, rule: Option<u64>) -> miniji
         fallbacks_after => report.fallbacks_after,
         escalations_before => report.escalations_before,
         escalations_after => report.escalations_after,
+        to_agent_before => report.to_agent_before,
+        to_agent_after => report.to_agent_after,
         stored_mismatches => report.stored_mismatches,
         intents => intents,
         changed => changed,

@@ -171,6 +171,12 @@ pub struct RoomView {
     /// The visitor's rating.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rating: Option<u8>,
+    /// The room's language, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// What the bot learnt (`vehicle_class`, `dates`) and what the host set (`location`, …).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub context: std::collections::BTreeMap<String, String>,
 }
 
 impl From<&Room> for RoomView {
@@ -188,6 +194,8 @@ impl From<&Room> for RoomView {
             escalated_at: room.escalated_at,
             last_seq: room.last_seq,
             rating: room.rating.map(|r| r.get()),
+            language: room.language.clone(),
+            context: room.context.clone(),
         }
     }
 }

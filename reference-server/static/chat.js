@@ -25,10 +25,22 @@
   let lastTypingSent = 0;
   let closed = false;
 
-  const names = { visitor: role === "visitor" ? "You" : "Visitor", bot: "Assistant", agent: role === "agent" ? "You" : "Agent", system: "" };
+  // The visitor page's words in the chat's language (the server renders them as JSON data); staff
+  // pages have none and read English.
+  const ui = (function () {
+    const data = document.getElementById("ui-texts");
+    try { return data ? JSON.parse(data.textContent) : {}; } catch (e) { return {}; }
+  })();
+  function say(key, english, values) {
+    let text = ui[key] || english;
+    Object.keys(values || {}).forEach(function (name) { text = text.split("{" + name + "}").join(String(values[name])); });
+    return text;
+  }
+
+  const names = { visitor: role === "visitor" ? say("you", "You") : "Visitor", bot: say("assistant", "Assistant"), agent: role === "agent" ? "You" : say("agent", "Agent"), system: "" };
 
   function time(ms) {
-    return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    return new Date(ms).toLocaleTimeString(document.documentElement.lang || [], { hour: "2-digit", minute: "2-digit" });
   }
 
   function render(message) {
@@ -75,9 +87,9 @@
 
   function waitText(seconds) {
     if (seconds == null) return "";
-    if (seconds < 60) return "less than a minute";
+    if (seconds < 60) return say("under_a_minute", "less than a minute");
     const minutes = Math.round(seconds / 60);
-    return "about " + minutes + (minutes === 1 ? " minute" : " minutes");
+    return minutes === 1 ? say("one_minute", "about 1 minute") : say("minutes", "about {n} minutes", { n: minutes });
   }
 
   function showStatus(frame) {
@@ -88,11 +100,12 @@
       with_agent: "With " + (frame.agent_name || "an agent"),
       closed: "Closed" + (frame.rating ? " — rated " + frame.rating + "/5" : ""),
     } : {
-      bot: "Chatting with our assistant",
-      waiting_for_agent: "Waiting for an agent" + (frame.queue_position ? " — you are number " + frame.queue_position + " in the queue" : "") +
-        (wait ? ". Expected wait: " + wait + "." : ". Someone will be with you shortly."),
-      with_agent: "Chatting with " + (frame.agent_name || "an agent"),
-      closed: "This chat has ended",
+      bot: say("status_bot", "Chatting with our assistant"),
+      waiting_for_agent: say("status_waiting", "Waiting for an agent") +
+        (frame.queue_position ? say("queue_place", " — you are number {n} in the queue", { n: frame.queue_position }) : "") +
+        (wait ? say("expected_wait", ". Expected wait: {wait}.", { wait: wait }) : say("shortly", ". Someone will be with you shortly.")),
+      with_agent: say("status_with", "Chatting with {name}", { name: frame.agent_name || say("an_agent", "an agent") }),
+      closed: say("status_closed", "This chat has ended"),
     };
     statusLine.textContent = labels[frame.status] || frame.status;
     root.dataset.status = frame.status;
@@ -128,7 +141,7 @@
       socket.send(JSON.stringify(frame));
       return true;
     }
-    showError("Not connected — reconnecting…");
+    showError(say("not_connected", "Not connected — reconnecting…"));
     return false;
   }
 
@@ -160,7 +173,7 @@
       }
     });
     socket.addEventListener("close", function () {
-      banner.textContent = "Connection lost — reconnecting…";
+      banner.textContent = say("connection_lost", "Connection lost — reconnecting…");
       banner.hidden = false;
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 250 * Math.pow(2, retry));
@@ -172,7 +185,7 @@
       event.preventDefault();
       const value = text.value;
       if (!value.trim()) return;
-      if ([...value].length > max) { showError("Your message is longer than " + max + " characters."); return; }
+      if ([...value].length > max) { showError(say("too_long", "Your message is longer than {max} characters.", { max: max })); return; }
       const id = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).slice(0, 36);
       if (send({ type: "message", text: value, client_id: id })) {
         lastSent = value;
@@ -214,7 +227,7 @@
   if (human) human.addEventListener("click", function () { send({ type: "escalate" }); });
   const end = document.getElementById("end");
   if (end) end.addEventListener("click", function () {
-    if (window.confirm("End this chat?")) send({ type: "close" });
+    if (window.confirm(say("confirm_end", "End this chat?"))) send({ type: "close" });
   });
   if (newChat) newChat.addEventListener("click", function () { start(true); });
   if (rating) {
@@ -252,7 +265,7 @@
       })
       .catch(function (error) {
         if (form) form.hidden = false;
-        showError(error.message || "The chat is unavailable right now. Please reload the page in a moment.");
+        showError(error.message || say("unavailable", "The chat is unavailable right now. Please reload the page in a moment."));
       });
   }
   if (room) connect(); else start(false);

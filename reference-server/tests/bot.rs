@@ -271,3 +271,51 @@ async fn the_rule_editor_previews_an_edit_before_saving() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_visitor_page_speaks_the_chats_language() {
+    let server = TestServer::start().await;
+    let page = |path: &'static str, accept_language: Option<&'static str>| {
+        let mut request = server.client().get(server.url(path));
+        if let Some(value) = accept_language {
+            request = request.header("accept-language", value);
+        }
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.text().await.unwrap()
+        }
+    };
+    for (path, accept_language, lang, button) in [
+        ("/chat/", None, "en", "Talk to a human"),
+        (
+            "/chat/",
+            Some("es-ES,es;q=0.9"),
+            "es",
+            "Hablar con una persona",
+        ),
+        ("/chat/?lang=fr", Some("es"), "fr", "Parler à un conseiller"),
+        (
+            "/chat/?embed=1&lang=xx",
+            Some("de"),
+            "en",
+            "Talk to a human",
+        ),
+    ] {
+        let html = page(path, accept_language).await;
+        assert!(
+            html.contains(&format!("<html lang=\"{lang}\"")),
+            "{path}: {html}"
+        );
+        assert!(html.contains(button), "{path} {accept_language:?}");
+        let data = html
+            .split("<script type=\"application/json\" id=\"ui-texts\">")
+            .nth(1)
+            .and_then(|rest| rest.split("</script>").next())
+            .expect("the script's texts");
+        let texts: Value = serde_json::from_str(data).unwrap();
+        assert_eq!(texts["lang"], lang);
+        assert_eq!(texts["human"], button);
+    }
+    server.stop().await;
+}

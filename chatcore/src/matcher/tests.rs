@@ -267,7 +267,8 @@ fn default_rules_answer_the_seed_questions() {
         ("I need help with my booking", Some("support")),
         ("I want to speak to a human agent", Some("escalation")),
         ("Which cars are available?", Some("availability")),
-        ("This is great", None),
+        ("This is great", Some("goodbye")),
+        ("purple elephants", None),
         // How customers really say it.
         (
             "hi there, can I reserve an SUV for friday?",

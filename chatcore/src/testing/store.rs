@@ -1234,6 +1234,60 @@ pub async fn room_context_round_trips(store: &SharedStore) {
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
 
+/// A message's context patch changes the room's language and the keys it names, atomically with the
+/// message, and keeps every other key; an append that fails changes nothing.
+pub async fn context_patch_applies_with_the_message(store: &SharedStore) {
+    let room = room(store).await;
+    let mut host_set = BTreeMap::new();
+    host_set.insert("location".to_owned(), "LAX".to_owned());
+    host_set.insert("vehicle_class".to_owned(), "economy".to_owned());
+    host_set.insert("topic_rule".to_owned(), "3".to_owned());
+    store
+        .set_room_context(room.id, None, host_set)
+        .await
+        .expect("set_room_context");
+    let mut patch = crate::ContextPatch {
+        language: Some("es".into()),
+        ..crate::ContextPatch::default()
+    };
+    patch.set.insert("vehicle_class".into(), "suv".into());
+    patch
+        .set
+        .insert("dates".into(), "2030-01-05/2030-01-07".into());
+    patch.remove.push("topic_rule".into());
+    let reply = NewMessage::new(room.id, Sender::Bot, "¡Hola!", room.created_at)
+        .only_if_status(RoomStatus::Bot)
+        .with_context(patch.clone());
+    let appended = store.append_message(reply).await.expect("append_message");
+    let mut expected = BTreeMap::new();
+    expected.insert("location".to_owned(), "LAX".to_owned());
+    expected.insert("vehicle_class".to_owned(), "suv".to_owned());
+    expected.insert("dates".to_owned(), "2030-01-05/2030-01-07".to_owned());
+    assert_eq!(appended.room.context, expected, "the patch merges");
+    assert_eq!(appended.room.language.as_deref(), Some("es"));
+    assert_eq!(
+        store.get_room(room.id).await.expect("get_room"),
+        appended.room,
+        "stored as returned"
+    );
+
+    let mut other = crate::ContextPatch::default();
+    other.set.insert("vehicle_class".into(), "van".into());
+    let refused = NewMessage::new(room.id, Sender::Bot, "late", room.created_at)
+        .only_if_status(RoomStatus::WithAgent)
+        .with_context(other);
+    let err = expect_err(
+        store.append_message(refused).await,
+        "append to a room with the bot",
+    );
+    assert!(matches!(err, Error::Conflict { .. }), "{err:?}");
+    assert_eq!(
+        store.get_room(room.id).await.expect("get_room"),
+        appended.room,
+        "a failed append changes no context"
+    );
+}
+
 /// Analytics over a scripted scenario with known answers.
 ///
 /// The scenario lives in March 2099 so that rooms of other checks never fall in its window.
