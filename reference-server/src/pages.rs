@@ -416,7 +416,7 @@ async fn open_visitor_room(
                 return refuse(
                     StatusCode::BAD_REQUEST,
                     "invalid_json",
-                    "the body is not {\"customer\": …, \"signature\": …, \"new\": true|false}",
+                    "the body is not {\"customer\": …, \"signature\": …, \"new\": true|false, \"language\": \"es\"} (every field optional)",
                 )
             }
         }
