@@ -36,6 +36,11 @@
 //!   instance's matcher for the next message.
 //!
 //! The crate re-exports [`redis`].
+//!
+//! ## Features
+//!
+//! - `testing`: [`testing`] starts throwaway `redis-server`s (or uses `REDIS_URL`) for tests of code
+//!   built on this crate, and fails loudly when neither is possible.
 
 #![deny(missing_docs)]
 

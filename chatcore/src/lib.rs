@@ -100,7 +100,7 @@ pub use memory::{MemoryFanout, MemoryStore};
 pub use replay::{replay, ReplayReport, ReplaySettings, Transcript};
 pub use rules::{default_rules, default_texts, BotTexts};
 pub use service::{
-    ChatConfig, ChatService, ChatServiceBuilder, OpenRoom, QueueEstimate, VisitorTurn,
+    ChatConfig, ChatService, ChatServiceBuilder, OpenRoom, QueueEstimate, RoomObserver, VisitorTurn,
 };
 pub use store::{Appended, MessageStore, RoomOrder, RoomQuery, Transition, MAX_PAGE};
 pub use types::{

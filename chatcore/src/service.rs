@@ -32,6 +32,17 @@ pub const DEFAULT_MAX_RENTAL_DAYS: u32 = 90;
 /// Longest accepted client message id, in bytes.
 pub const MAX_CLIENT_ID_BYTES: usize = 64;
 
+/// Hears about the lifecycle events ([`crate::SystemEvent`]: escalated, agent joined, closed, rated)
+/// that this service recorded, once each, after they are stored — on the instance that made the
+/// change, so N instances on one store do not report an event N times.
+///
+/// Called inline on the chat path: return at once (queue the work, e.g. on a bounded channel to a
+/// task of your own) and never block or panic.
+pub trait RoomObserver: Send + Sync + fmt::Debug + 'static {
+    /// `event` happened to `room` (the room as it is after the event).
+    fn room_event(&self, room: &Room, event: &crate::SystemEvent);
+}
+
 /// Limits and texts of the chat flow. `Default` gives the seed guide's values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -323,6 +334,7 @@ struct Inner {
     matcher: ArcSwapOption<RuleBook>,
     catalog: Option<Arc<dyn RentalCatalog>>,
     extractor: EntityExtractor,
+    observers: Vec<Arc<dyn RoomObserver>>,
     /// This instance's recent acceptances: what the queue estimate is made of (no store scan).
     acceptances: std::sync::Mutex<std::collections::VecDeque<Acceptance>>,
 }
@@ -379,9 +391,17 @@ pub struct ChatServiceBuilder {
     factory: Arc<dyn MatcherFactory>,
     catalog: Option<Arc<dyn RentalCatalog>>,
     extractor: EntityExtractor,
+    observers: Vec<Arc<dyn RoomObserver>>,
 }
 
 impl ChatServiceBuilder {
+    /// Tells `observer` about every lifecycle event this service records (webhooks, metrics,
+    /// audit logs). Several observers may be added.
+    pub fn observer(mut self, observer: Arc<dyn RoomObserver>) -> Self {
+        self.observers.push(observer);
+        self
+    }
+
     /// Answers price and availability questions from this catalog (rules with a
     /// [`catalog_response`](BotRule::catalog_response)). Catalog calls are bounded by
     /// [`ChatConfig::catalog_timeout`], which needs Tokio's time driver (`#[tokio::main]` and
@@ -427,6 +447,7 @@ impl ChatServiceBuilder {
                 matcher: ArcSwapOption::empty(),
                 catalog: self.catalog,
                 extractor: self.extractor,
+                observers: self.observers,
                 acceptances: std::sync::Mutex::new(std::collections::VecDeque::new()),
             }),
         }
@@ -444,6 +465,7 @@ impl ChatService {
             factory: Arc::new(KeywordMatcherFactory),
             catalog: None,
             extractor: EntityExtractor::new(),
+            observers: Vec::new(),
         }
     }
 
@@ -1418,6 +1440,11 @@ impl ChatService {
     }
 
     async fn publish_transition(&self, room: &Room, message: &Message) {
+        if let Some(event) = &message.event {
+            for observer in &self.inner.observers {
+                observer.room_event(room, event);
+            }
+        }
         self.publish(
             Topic::Room(room.id),
             Event::Message {

@@ -958,3 +958,95 @@ async fn only_the_assigned_agent_or_a_superuser_closes_a_conversation() {
         .await
         .unwrap();
 }
+
+#[derive(Debug, Default)]
+struct Recorder(std::sync::Mutex<Vec<(chatcore::RoomId, RoomStatus, SystemEvent)>>);
+
+impl chatcore::RoomObserver for Recorder {
+    fn room_event(&self, room: &chatcore::Room, event: &SystemEvent) {
+        self.0.lock().unwrap().push((room.id, room.status, *event));
+    }
+}
+
+#[tokio::test]
+async fn observers_hear_each_lifecycle_event_once_after_it_is_stored() {
+    let recorder = Arc::new(Recorder::default());
+    let clock = ManualClock::new(START);
+    let chat = ChatService::builder(Arc::new(MemoryStore::new()), Arc::new(MemoryFanout::new()))
+        .clock(Arc::new(clock.clone()))
+        .observer(recorder.clone())
+        .build();
+    chat.seed_default_rules().await.unwrap();
+    let agent = staff(&chat, "ana").await;
+    let (room, _) = chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    chat.post_visitor_message(room.id, "hello", None)
+        .await
+        .unwrap();
+    assert!(
+        recorder.0.lock().unwrap().is_empty(),
+        "messages are not lifecycle events"
+    );
+    chat.post_visitor_message(room.id, "I want to talk to a human", None)
+        .await
+        .unwrap();
+    // A second request while waiting changes nothing and reports nothing.
+    chat.request_escalation(room.id).await.unwrap();
+    chat.accept(room.id, agent.id).await.unwrap();
+    assert!(chat.accept(room.id, agent.id).await.is_err());
+    chat.close(room.id, ClosedBy::Agent(agent.id))
+        .await
+        .unwrap();
+    chat.rate(room.id, 4).await.unwrap();
+    let events: Vec<(RoomStatus, SystemEvent)> = recorder
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(id, status, event)| {
+            assert_eq!(*id, room.id);
+            (*status, *event)
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            (
+                RoomStatus::WaitingForAgent,
+                SystemEvent::EscalationRequested {
+                    reason: EscalationReason::EscalationIntent
+                }
+            ),
+            (
+                RoomStatus::WithAgent,
+                SystemEvent::AgentJoined { agent: agent.id }
+            ),
+            (
+                RoomStatus::Closed,
+                SystemEvent::Closed {
+                    by: ClosedBy::Agent(agent.id)
+                }
+            ),
+            (
+                RoomStatus::Closed,
+                SystemEvent::Rated {
+                    rating: chatcore::Rating::new(4).unwrap()
+                }
+            ),
+        ]
+    );
+    // The idle sweep reports the rooms it closed.
+    let (idle, _) = chat.open_room(OpenRoom::anonymous()).await.unwrap();
+    clock.advance(Duration::from_secs(2 * 3600));
+    chat.close_idle_rooms().await.unwrap();
+    let last = recorder.0.lock().unwrap().last().copied().unwrap();
+    assert_eq!(
+        last,
+        (
+            idle.id,
+            RoomStatus::Closed,
+            SystemEvent::Closed {
+                by: ClosedBy::IdleTimeout
+            }
+        )
+    );
+}

@@ -230,6 +230,7 @@ pub(crate) async fn post_message(
     let status = if appended.duplicate {
         StatusCode::OK
     } else {
+        state.metrics().message(&appended.message);
         StatusCode::CREATED
     };
     Ok((status, Json(MessageFrame::from(&appended.message))).into_response())

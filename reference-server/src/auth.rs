@@ -138,13 +138,7 @@ impl IdentityKey {
 
     /// The hex signature the host computes for `customer_id` (for tests and integrators).
     pub fn sign(&self, customer_id: &str) -> String {
-        let mut mac = HmacSha256::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
-        mac.update(customer_id.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hmac_sha256_hex(&self.0, customer_id.as_bytes())
     }
 
     /// Whether `signature` (hex) is the host's signature of `customer_id` (constant time).
@@ -163,6 +157,23 @@ impl IdentityKey {
         mac.update(customer_id.as_bytes());
         mac.verify_slice(&tag).is_ok()
     }
+}
+
+/// Whether `a == b`, in time that depends only on their lengths (tokens compared with a secret).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Lowercase hex HMAC-SHA256 of `data` under `key`: customer identities, webhook signatures.
+pub fn hmac_sha256_hex(key: &[u8], data: &[u8]) -> String {
+    let mut mac =
+        HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!("any key length"));
+    mac.update(data);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// 128 random bits, base64url: visitor tokens and session nonces.

@@ -159,7 +159,7 @@ pub struct Options {
     #[arg(long, env = "CHATCORE_REDIS_PREFIX", default_value = chatcore_redis::DEFAULT_PREFIX)]
     pub redis_prefix: String,
 
-    /// Most open connections at once; more are refused with 503.
+    /// Most open WebSocket connections at once (visitors and agents); more are refused with 503.
     #[arg(long, env = "CHATCORE_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
 
@@ -173,6 +173,24 @@ pub struct Options {
     /// application embedding chatcore plugs in its own `RentalCatalog` instead.
     #[arg(long, env = "CHATCORE_CATALOG", value_enum, default_value = "demo")]
     pub catalog: Catalog,
+
+    /// POST a signed JSON event to this URL when a chat is escalated, accepted, closed or rated
+    /// (repeat the flag for several URLs). Needs --webhook-secret.
+    #[arg(
+        long = "webhook-url",
+        env = "CHATCORE_WEBHOOK_URLS",
+        value_delimiter = ','
+    )]
+    pub webhook_urls: Vec<String>,
+
+    /// Key of the webhooks' `X-Chatcore-Signature: sha256=<hex HMAC-SHA256 of the body>` (at
+    /// least 16 bytes).
+    #[arg(long, env = "CHATCORE_WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+
+    /// Bearer token that may read /metrics from anywhere; without it, only loopback addresses may.
+    #[arg(long, env = "CHATCORE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 
     /// The rental desk's offset from UTC in minutes: what "today" and "tomorrow" mean to the bot.
     #[arg(long, env = "CHATCORE_UTC_OFFSET_MINUTES", default_value_t = 0, allow_hyphen_values = true, value_parser = clap::value_parser!(i32).range(-1080..=1080))]

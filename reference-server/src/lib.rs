@@ -24,10 +24,12 @@ mod api;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod metrics;
 mod pages;
 pub mod protocol;
 pub mod setup;
 mod visitor_texts;
+pub mod webhooks;
 mod ws;
 
 pub use setup::{build, Built};
@@ -49,6 +51,10 @@ pub struct Access {
     pub max_connections: usize,
     /// New chats one address may open per 5 minutes; 0 for no limit.
     pub new_chats_per_address: u32,
+    /// This instance's counters, shown at `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
+    /// Bearer token that may read `/metrics` from anywhere (otherwise loopback only).
+    pub metrics_token: Option<String>,
 }
 
 /// Rate-limit counters by (address, what): attempts and the window's start.
@@ -74,7 +80,10 @@ struct StateInner {
     /// The Content-Security-Policy of pages the configured sites may frame (the visitor chat).
     embeddable_policy: HeaderValue,
     connections: Arc<tokio::sync::Semaphore>,
+    max_connections: usize,
     new_chats_per_address: u32,
+    metrics: Arc<metrics::Metrics>,
+    metrics_token: Option<String>,
     login_attempts: std::sync::Mutex<LoginAttempts>,
     /// Sessions ended by logging out, until they would have expired anyway. Kept by this instance:
     /// with several instances, a logged-out cookie stays valid on the others until it expires.
@@ -100,7 +109,10 @@ impl AppState {
                 identity_origins: access.identity_origins,
                 templates: pages::templates(),
                 connections: Arc::new(tokio::sync::Semaphore::new(access.max_connections.max(1))),
+                max_connections: access.max_connections.max(1),
                 new_chats_per_address: access.new_chats_per_address,
+                metrics: access.metrics,
+                metrics_token: access.metrics_token,
                 login_attempts: std::sync::Mutex::new(std::collections::HashMap::new()),
                 logged_out: std::sync::Mutex::new(std::collections::HashMap::new()),
                 shutdown,
@@ -111,6 +123,11 @@ impl AppState {
     /// The chat service.
     pub fn chat(&self) -> &ChatService {
         &self.inner.chat
+    }
+
+    /// This instance's metrics.
+    pub fn metrics(&self) -> &Arc<metrics::Metrics> {
+        &self.inner.metrics
     }
 
     pub(crate) fn secret(&self) -> &auth::Secret {
@@ -218,11 +235,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::home))
         .route("/healthz", get(pages::healthz))
-        .route("/chat/", get(pages::visitor_chat))
-        .route(
-            "/chat/start/",
-            post(pages::start_chat).options(pages::start_chat_preflight),
-        )
+        .route("/metrics", get(metrics_page))
         .route(
             "/chat",
             get(|| async { axum::response::Redirect::permanent("/chat/") }),
@@ -250,9 +263,8 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/analytics/", get(pages::analytics))
         .route("/admin/", get(pages::admin).post(pages::admin_action))
         .nest("/api/v1", api_routes())
-        .route("/ws/chat/{room_id}/", get(ws::room_socket))
         .route("/ws/agent/", get(ws::agents_socket))
-        .route("/static/{file}", get(pages::static_file))
+        .merge(visitor_routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security_headers,
@@ -260,6 +272,31 @@ pub fn router(state: AppState) -> Router {
         // Forms and API bodies are small; a 2 MB default would let each request cost megabytes.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
+}
+
+/// Only the visitor's side, for an application that mounts the chat among its own routes and
+/// serves its staff itself (see the `embed_axum` example): `/chat/`, `POST /chat/start/`,
+/// `/ws/chat/{room_id}/` and `/static/{file}` (the page's script and style, and `widget.js`), with
+/// the same security headers and body limit as [`router`]. Merge it into your axum `Router`.
+pub fn visitor_router(state: AppState) -> Router {
+    visitor_routes()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
+        .with_state(state)
+}
+
+fn visitor_routes() -> Router<AppState> {
+    Router::new()
+        .route("/chat/", get(pages::visitor_chat))
+        .route(
+            "/chat/start/",
+            post(pages::start_chat).options(pages::start_chat_preflight),
+        )
+        .route("/ws/chat/{room_id}/", get(ws::room_socket))
+        .route("/static/{file}", get(pages::static_file))
 }
 
 /// The JSON API (see `api.rs`).
@@ -376,6 +413,50 @@ pub async fn serve(
 }
 
 /// Closes idle rooms (`CHAT_TIMEOUT`) once a minute.
+/// `GET /metrics`: from a loopback address (not through a proxy that says it forwarded the request),
+/// or anywhere with `Authorization: Bearer <token>` when a metrics token is configured.
+async fn metrics_page(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    // A reverse proxy on the same host makes every request look local: a forwarded one is not.
+    let forwarded = headers.contains_key("x-forwarded-for") || headers.contains_key("forwarded");
+    let peer = if forwarded {
+        std::net::IpAddr::from([0, 0, 0, 0])
+    } else {
+        peer.ip()
+    };
+    if !metrics::may_read(state.inner.metrics_token.as_deref(), bearer, peer) {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            "metrics are served to loopback addresses, or with the configured bearer token\n",
+        )
+            .into_response();
+    }
+    let open = state.inner.max_connections - state.inner.connections.available_permits();
+    let queue = state
+        .chat()
+        .rooms(&chatcore::RoomQuery::queue().page(0, chatcore::MAX_PAGE))
+        .await
+        .ok()
+        .map(|rooms| rooms.len() as i64);
+    let body = state.inner.metrics.render(open as i64, queue);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
 async fn idle_sweep(chat: ChatService, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     loop {

@@ -38,6 +38,9 @@ pub enum SetupError {
          https://www.rentals.example)"
     )]
     Origin(String, &'static str),
+    /// The webhook settings are unusable.
+    #[error("webhooks: {0}")]
+    Webhooks(String),
 }
 
 /// `origin` as browsers write it in `Origin` headers (lowercase, no default port), or why it is not
@@ -181,7 +184,33 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
         .idle_timeout(Duration::from_secs(options.chat_timeout))
         .max_message_chars(options.max_message_length as usize)
         .utc_offset_minutes(options.utc_offset_minutes);
-    let mut chat = ChatService::builder(store, fanout).config(config);
+    // Webhook settings are checked before anything is opened for good.
+    let webhooks = match options.webhook_urls.iter().any(|u| !u.trim().is_empty()) {
+        true => Some(
+            crate::webhooks::WebhookConfig::new(
+                &options
+                    .webhook_urls
+                    .iter()
+                    .filter(|u| !u.trim().is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>(),
+                options.webhook_secret.as_deref(),
+            )
+            .map_err(SetupError::Webhooks)?,
+        ),
+        false => None,
+    };
+    let metrics = Arc::new(crate::metrics::Metrics::new());
+    let store: Arc<dyn MessageStore> =
+        Arc::new(crate::metrics::MeteredStore::new(store, metrics.clone()));
+    let mut chat = ChatService::builder(store, fanout)
+        .config(config)
+        .observer(metrics.clone());
+    if let Some(webhooks) = webhooks {
+        let webhooks = crate::webhooks::Webhooks::start(webhooks, metrics.clone())
+            .map_err(SetupError::Webhooks)?;
+        chat = chat.observer(Arc::new(webhooks));
+    }
     if options.catalog == crate::config::Catalog::Demo {
         let today = chatcore::Clock::now(&chatcore::SystemClock)
             .to_datetime()
@@ -211,6 +240,8 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
         secure_cookies: options.secure_cookies,
         max_connections: options.max_connections,
         new_chats_per_address: options.new_chats_per_address,
+        metrics,
+        metrics_token: options.metrics_token.clone().filter(|t| !t.is_empty()),
     };
     let state = AppState::new(chat, access, shutdown_rx);
     Ok(Built {
@@ -258,15 +289,20 @@ async fn ensure_admin(
         }
     };
     let hash = auth::hash_password(&password).map_err(SetupError::Files)?;
-    chat.create_agent(NewAgent::new(
-        "admin",
-        "Administrator",
-        AgentRole::Superuser,
-        hash,
-    ))
-    .await
-    .map_err(SetupError::Seed)?;
-    Ok(generated)
+    match chat
+        .create_agent(NewAgent::new(
+            "admin",
+            "Administrator",
+            AgentRole::Superuser,
+            hash,
+        ))
+        .await
+    {
+        Ok(_) => Ok(generated),
+        // Another instance starting on the same Redis created it first: its password stands.
+        Err(chatcore::Error::AlreadyExists { .. }) => Ok(None),
+        Err(error) => Err(SetupError::Seed(error)),
+    }
 }
 
 /// The secret in `path`, created (readable by the owner only) on first start.

@@ -335,14 +335,24 @@ async fn handle_frame(
                 }];
             }
             match role {
-                Role::Visitor => chat
-                    .post_visitor_message(room.id, &text, client_id.as_deref())
-                    .await
-                    .map(|_| ()),
+                Role::Visitor => {
+                    let started = std::time::Instant::now();
+                    let turn = chat
+                        .post_visitor_message(room.id, &text, client_id.as_deref())
+                        .await;
+                    if let Ok(turn) = &turn {
+                        state.metrics().visitor_turn(turn, started.elapsed());
+                    }
+                    turn.map(|_| ())
+                }
                 Role::Agent(agent, _) => chat
                     .post_agent_message(room.id, agent.id, &text, client_id.as_deref())
                     .await
-                    .map(|_| ()),
+                    .map(|appended| {
+                        if !appended.duplicate {
+                            state.metrics().message(&appended.message);
+                        }
+                    }),
             }
         }
         (ClientFrame::Typing, Role::Visitor) => chat.typing(room.id, Sender::Visitor).await,

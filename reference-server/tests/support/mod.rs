@@ -296,5 +296,8 @@ pub fn options(data_dir: &std::path::Path) -> Options {
         identity_secret: Some(IDENTITY_SECRET.into()),
         catalog: reference_server::config::Catalog::Demo,
         utc_offset_minutes: 0,
+        webhook_urls: Vec::new(),
+        webhook_secret: None,
+        metrics_token: None,
     }
 }
