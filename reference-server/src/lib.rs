@@ -6,6 +6,40 @@
 //! Layers: `protocol` (frames on the wire) → `ws` / `pages` (what each frame or form does) →
 //! `chatcore::ChatService` → the store and fanout. The server is a library function, [`serve`], taking
 //! a bound listener and a shutdown future; `main.rs` only parses the configuration.
+//!
+//! Run it inside your own program (here on a free port, checked with one request, then stopped):
+//!
+//! ```
+//! use clap::Parser;
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let data = std::env::temp_dir().join(format!("chatcore-doc-{}", std::process::id()));
+//! let data = data.to_str().ok_or("temp dir")?;
+//! // The same settings as the command line and the environment (`--help` lists them).
+//! let cli = reference_server::config::Cli::try_parse_from([
+//!     "reference-server", "--data-dir", data, "--catalog", "demo",
+//! ])?;
+//! let built = reference_server::build(&cli.options).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?;
+//! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+//! let server = tokio::spawn(reference_server::serve(listener, built.state, built.shutdown, async {
+//!     let _ = stopped.await;
+//! }));
+//!
+//! let mut tcp = tokio::net::TcpStream::connect(addr).await?;
+//! tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await?;
+//! let mut answer = String::new();
+//! tcp.read_to_string(&mut answer).await?;
+//! assert!(answer.starts_with("HTTP/1.1 200"));
+//!
+//! let _ = stop.send(());
+//! server.await??;
+//! std::fs::remove_dir_all(data)?;
+//! # Ok(()) }
+//! ```
 
 #![deny(missing_docs)]
 
