@@ -88,6 +88,9 @@ pub mod testing;
 pub mod types;
 
 pub use analytics::{Analytics, AnalyticsCounts, AnalyticsWindow, DailyActivity};
+/// The attribute chatcore's async traits are written with; re-exported so an implementation
+/// (`#[chatcore::async_trait] impl MessageStore for MyStore`) needs no dependency of its own.
+pub use async_trait::async_trait;
 pub use bot::RuleBook;
 pub use catalog::{MemoryCatalog, Placeholder, Price, Quote, QuoteRequest, RentalCatalog};
 pub use clock::{Clock, ManualClock, SystemClock, Timestamp};

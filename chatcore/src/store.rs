@@ -237,8 +237,12 @@ pub fn apply_append(room: &mut Room, message: &NewMessage) -> Result<u64> {
 }
 
 /// Checks a rating and records it on the room: [`Error::NotClosed`] for an open room,
-/// [`Error::AlreadyRated`] when it has a rating. Returns the system message to append (via
-/// [`apply_append`] semantics the store assigns its seq; rating is allowed on a closed room).
+/// [`Error::AlreadyRated`] when it has a rating. Like [`Transition::apply`] it has already advanced
+/// `last_seq`: store the returned message with `into_message(room.last_seq)` — do not pass it to
+/// [`apply_append`] (the room is closed, and the seq would advance twice).
+///
+/// Like every helper here, it checks everything before it changes the room: on an error the room
+/// is as it was.
 pub fn apply_rating(room: &mut Room, rating: Rating, at: Timestamp) -> Result<NewMessage> {
     if room.status != RoomStatus::Closed {
         return Err(Error::NotClosed(room.id));
