@@ -41,6 +41,20 @@ const FRAMES_PER_SECOND_LIMIT: u32 = 50;
 /// Close codes (RFC 6455): going away (shutdown), policy violation (abuse, bad resume).
 const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_POLICY: u16 = 1008;
+/// A frame over the transport limit.
+const CLOSE_TOO_BIG: u16 = 1009;
+/// Anything else the WebSocket layer could not read.
+const CLOSE_PROTOCOL: u16 = 1002;
+
+/// The close code for a read error: "too big" for an oversized frame, so the client knows why.
+fn read_error_code(error: &axum::Error) -> u16 {
+    // tungstenite's capacity errors say "Message too long" / "Frame too long"; axum hides the type.
+    if error.to_string().to_ascii_lowercase().contains("too long") {
+        CLOSE_TOO_BIG
+    } else {
+        CLOSE_PROTOCOL
+    }
+}
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Resume {
@@ -272,7 +286,11 @@ async fn room_session(
                     }
                     Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
                     // Closed, or a protocol error (such as an oversized frame): the connection is over.
-                    Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => return,
+                    Some(Err(error)) => {
+                        close(&mut sink, read_error_code(&error), "unreadable frame").await;
+                        return;
+                    }
+                    Some(Ok(WsMessage::Close(_))) | None => return,
                 };
                 if !limiter.frame() {
                     close(&mut sink, CLOSE_POLICY, "too many frames").await;
@@ -472,7 +490,11 @@ async fn agents_session(socket: WebSocket, state: AppState, session: crate::auth
                 }
             }
             incoming = stream.next() => match incoming {
-                Some(Ok(WsMessage::Close(_))) | Some(Err(_)) | None => return,
+                Some(Err(error)) => {
+                    close(&mut sink, read_error_code(&error), "unreadable frame").await;
+                    return;
+                }
+                Some(Ok(WsMessage::Close(_))) | None => return,
                 // The feed is one-way; anything the dashboard sends is ignored.
                 Some(Ok(_)) => {}
             },

@@ -886,22 +886,6 @@ async fn the_admin_password_setting_is_the_way_back_in() {
 }
 
 /// Waits up to 40 s (the heartbeat is 30 s) for the server to close the socket; returns the code.
-async fn closed_by_server(socket: &mut support::Socket) -> Option<u16> {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(40);
-    loop {
-        match tokio::time::timeout_at(deadline, futures_util::StreamExt::next(&mut socket.stream))
-            .await
-        {
-            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Close(frame)))) => {
-                return frame.map(|f| u16::from(f.code))
-            }
-            Ok(Some(Ok(_))) => continue,
-            Ok(_) => return None,
-            Err(_) => panic!("the socket stayed open after the session ended"),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logging_out_closes_the_agents_open_sockets() {
     let server = TestServer::start().await;
@@ -923,8 +907,8 @@ async fn logging_out_closes_the_agents_open_sockets() {
         .send()
         .await
         .unwrap();
-    assert_eq!(closed_by_server(&mut feed).await, Some(1008));
-    assert_eq!(closed_by_server(&mut in_room).await, Some(1008));
+    assert_eq!(feed.closed().await, Some(1008));
+    assert_eq!(in_room.closed().await, Some(1008));
     server.stop().await;
 }
 

@@ -265,6 +265,20 @@ impl Socket {
         panic!("no matching frame in 200");
     }
 
+    /// The close code the server ends the socket with (frames before it are skipped); `None` when
+    /// the connection ends without a close frame. Fails when it stays open for 40 s.
+    pub async fn closed(&mut self) -> Option<u16> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+        loop {
+            match tokio::time::timeout_at(deadline, self.stream.next()).await {
+                Ok(Some(Ok(Message::Close(frame)))) => return frame.map(|f| u16::from(f.code)),
+                Ok(Some(Ok(_))) => continue,
+                Ok(_) => return None,
+                Err(_) => panic!("the socket stayed open"),
+            }
+        }
+    }
+
     /// Nothing arrives for a short while.
     pub async fn quiet(&mut self) -> bool {
         tokio::time::timeout(Duration::from_millis(300), self.stream.next())
