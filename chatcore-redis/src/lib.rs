@@ -39,7 +39,7 @@
 //!
 //! ## Features
 //!
-//! - `testing`: [`testing`] starts throwaway `redis-server`s (or uses `REDIS_URL`) for tests of code
+//! - `testing`: the `testing` module starts throwaway `redis-server`s (or uses `REDIS_URL`) for tests of code
 //!   built on this crate, and fails loudly when neither is possible.
 
 #![deny(missing_docs)]

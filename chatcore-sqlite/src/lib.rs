@@ -1,7 +1,7 @@
 //! # chatcore-sqlite
 //!
 //! The embedded default [`MessageStore`](chatcore::MessageStore) of [chatcore]: SQLite through
-//! [rusqlite] with the `bundled` feature, so a fresh machine needs no system SQLite. The
+//! [`rusqlite`] with the `bundled` feature, so a fresh machine needs no system SQLite. The
 //! reference server uses it with zero configuration.
 //!
 //! It sits below `chatcore::ChatService` like every backend, and passes the whole
@@ -43,7 +43,7 @@
 //!   writer writes.
 //! - **Migrations**: versioned by `PRAGMA user_version`, applied on open, forward only. A file with a
 //!   newer schema is refused before anything is written to it.
-//! - **Measured**: 32k appends/s from 64 concurrent writers over 1,000 rooms on two cores (25k with
+//! - **Measured**: 32k appends/s from 64 concurrent writers over 1,000 rooms on two cores (27.6k with
 //!   [`Durability::Full`]); the last 50 messages of a room among 1M rows in 73 µs. docs/PERFORMANCE.md
 //!   has the commands and what limits them.
 //!

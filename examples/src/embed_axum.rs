@@ -26,9 +26,6 @@ struct Rental {
     /// The app's own staff tokens (a real app checks its session store), each with the chatcore
     /// agent account it speaks as.
     staff: Arc<Vec<(&'static str, AgentId)>>,
-    /// Kept so chatcore's sockets never hear "shutting down": the app's own server decides when to
-    /// stop.
-    _chat_shutdown: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// The rental site with chat, for a server at `addr`, and its chat service.
@@ -41,29 +38,23 @@ pub async fn app(addr: SocketAddr) -> Result<(Router, ChatService), chatcore::Er
     // The app's staff member Ana gets a chatcore agent account (the password is never used: she
     // signs in to the rental app, not to chatcore).
     let ana = chat
+        // Not an argon2 hash, so no password ever matches: Ana cannot log in to chatcore's pages.
         .create_agent(NewAgent::new("ana", "Ana", AgentRole::Staff, "!external"))
         .await?;
     // Only the visitor side of the reference server: /chat/, /chat/start/, /ws/chat/{id}/,
-    // /static/…; the app serves its staff itself.
-    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    // /static/…; the app serves its staff itself. Keep the secret across restarts (here from
+    // CHATCORE_SECRET when set): it signs the visitors' cookies.
+    let secret = match std::env::var("CHATCORE_SECRET") {
+        Ok(text) => reference_server::auth::Secret::from_text(&text)
+            .map_err(|why| chatcore::Error::InvalidRequest(format!("CHATCORE_SECRET: {why}")))?,
+        Err(_) => reference_server::auth::Secret::random(),
+    };
+    let access = Access::new(secret, vec![format!("http://{addr}")]);
+    let chat_routes = reference_server::visitor_router(AppState::embedded(chat.clone(), access));
     let rental = Rental {
         chat: chat.clone(),
         staff: Arc::new(vec![("staff-token-of-ana", ana.id)]),
-        _chat_shutdown: Arc::new(shutdown),
     };
-    let access = Access {
-        secret: reference_server::auth::Secret::random(),
-        identity: None,
-        identity_origins: Vec::new(),
-        allowed_origins: vec![format!("http://{addr}")],
-        secure_cookies: false,
-        max_connections: 1000,
-        new_chats_per_address: 30,
-        metrics: Arc::new(reference_server::metrics::Metrics::new()),
-        metrics_token: None,
-    };
-    let chat_routes =
-        reference_server::visitor_router(AppState::new(chat.clone(), access, shutdown_rx));
 
     // The app's staff API, behind the app's own authentication.
     let staff = Router::new()
@@ -141,10 +132,6 @@ fn failure(error: chatcore::Error) -> Response {
         .into_response()
 }
 
-fn room_id(id: &str) -> chatcore::Result<RoomId> {
-    id.parse()
-}
-
 async fn queue(State(rental): State<Rental>) -> Response {
     match rental.chat.rooms(&RoomQuery::queue()).await {
         Ok(rooms) => Json(
@@ -161,12 +148,8 @@ async fn queue(State(rental): State<Rental>) -> Response {
 async fn accept(
     State(rental): State<Rental>,
     Extension(agent): Extension<AgentId>,
-    Path(id): Path<String>,
+    Path(id): Path<RoomId>,
 ) -> Response {
-    let id = match room_id(&id) {
-        Ok(id) => id,
-        Err(error) => return failure(error),
-    };
     match rental.chat.accept(id, agent).await {
         Ok(room) => Json(serde_json::json!({"id": room.id, "status": room.status})).into_response(),
         Err(error) => failure(error),
@@ -181,13 +164,9 @@ struct Reply {
 async fn reply(
     State(rental): State<Rental>,
     Extension(agent): Extension<AgentId>,
-    Path(id): Path<String>,
+    Path(id): Path<RoomId>,
     Json(body): Json<Reply>,
 ) -> Response {
-    let id = match room_id(&id) {
-        Ok(id) => id,
-        Err(error) => return failure(error),
-    };
     match rental
         .chat
         .post_agent_message(id, agent, &body.text, None)
@@ -205,12 +184,8 @@ async fn reply(
 async fn close(
     State(rental): State<Rental>,
     Extension(agent): Extension<AgentId>,
-    Path(id): Path<String>,
+    Path(id): Path<RoomId>,
 ) -> Response {
-    let id = match room_id(&id) {
-        Ok(id) => id,
-        Err(error) => return failure(error),
-    };
     match rental.chat.close(id, ClosedBy::Agent(agent)).await {
         Ok(room) => Json(serde_json::json!({"id": room.id, "status": room.status})).into_response(),
         Err(error) => failure(error),

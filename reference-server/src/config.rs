@@ -179,7 +179,9 @@ pub struct Options {
     #[arg(
         long = "webhook-url",
         env = "CHATCORE_WEBHOOK_URLS",
-        value_delimiter = ','
+        value_delimiter = ',',
+        // Webhook URLs often carry a token.
+        hide_env_values = true
     )]
     pub webhook_urls: Vec<String>,
 

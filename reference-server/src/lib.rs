@@ -91,6 +91,26 @@ pub struct Access {
     pub metrics_token: Option<String>,
 }
 
+impl Access {
+    /// Settings for an application embedding the server's routes: sessions signed with `secret`
+    /// (keep it across restarts, or visitors lose their chats — `auth::Secret::from_text`), sockets
+    /// and new chats allowed from `allowed_origins` (your site's own origin, e.g.
+    /// `https://www.rentals.example`), and the defaults of the command line for the rest.
+    pub fn new(secret: auth::Secret, allowed_origins: Vec<String>) -> Self {
+        Access {
+            secret,
+            identity: None,
+            identity_origins: Vec::new(),
+            allowed_origins,
+            secure_cookies: false,
+            max_connections: 10_000,
+            new_chats_per_address: 30,
+            metrics: Arc::new(metrics::Metrics::new()),
+            metrics_token: None,
+        }
+    }
+}
+
 /// Rate-limit counters by (address, what): attempts and the window's start.
 type LoginAttempts =
     std::collections::HashMap<(std::net::IpAddr, String), (u32, std::time::Instant)>;
@@ -123,6 +143,8 @@ struct StateInner {
     /// with several instances, a logged-out cookie stays valid on the others until it expires.
     logged_out: std::sync::Mutex<std::collections::HashMap<String, chatcore::Timestamp>>,
     shutdown: tokio::sync::watch::Receiver<bool>,
+    /// The sender of `shutdown` when the state made its own ([`AppState::embedded`]).
+    shutdown_sender: std::sync::OnceLock<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -150,8 +172,19 @@ impl AppState {
                 login_attempts: std::sync::Mutex::new(std::collections::HashMap::new()),
                 logged_out: std::sync::Mutex::new(std::collections::HashMap::new()),
                 shutdown,
+                shutdown_sender: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// The state for an application that serves the routes itself (with [`visitor_router`] or
+    /// [`router`]) and stops on its own terms: sockets are never told the server is shutting down.
+    pub fn embedded(chat: ChatService, access: Access) -> Self {
+        let (never, shutdown) = tokio::sync::watch::channel(false);
+        let state = AppState::new(chat, access, shutdown);
+        // Kept for as long as the state lives: a dropped sender would read as "shutting down".
+        let _ = state.inner.shutdown_sender.set(never);
+        state
     }
 
     /// The chat service.
@@ -311,7 +344,10 @@ pub fn router(state: AppState) -> Router {
 /// Only the visitor's side, for an application that mounts the chat among its own routes and
 /// serves its staff itself (see the `embed_axum` example): `/chat/`, `POST /chat/start/`,
 /// `/ws/chat/{room_id}/` and `/static/{file}` (the page's script and style, and `widget.js`), with
-/// the same security headers and body limit as [`router`]. Merge it into your axum `Router`.
+/// the same security headers and body limit as [`router`]. Merge it into your axum `Router` at the
+/// root (the pages refer to these absolute paths, so it cannot be nested under a prefix), and serve
+/// with `into_make_service_with_connect_info::<SocketAddr>()`: the handlers read the peer address
+/// for their rate limits.
 pub fn visitor_router(state: AppState) -> Router {
     visitor_routes()
         .layer(axum::middleware::from_fn_with_state(
@@ -458,7 +494,13 @@ async fn metrics_page(
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "));
+        // The scheme's name is case-insensitive (RFC 7235).
+        .and_then(|value| {
+            value
+                .split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim())
+        });
     // A reverse proxy on the same host makes every request look local: a forwarded one is not.
     let forwarded = headers.contains_key("x-forwarded-for") || headers.contains_key("forwarded");
     let peer = if forwarded {

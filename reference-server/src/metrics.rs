@@ -93,7 +93,7 @@ impl Metrics {
         let messages = Family::<SenderLabel, Counter>::default();
         registry.register(
             "messages",
-            "Messages stored by this instance, by sender (visitor, bot, agent)",
+            "Messages this instance stored from visitors and agents, and the bot's answers (not welcomes or system lines), by sender",
             messages.clone(),
         );
         let bot_answers = Family::<AnswerLabels, Counter>::default();
@@ -124,7 +124,7 @@ impl Metrics {
         let webhooks = Family::<OutcomeLabel, Counter>::default();
         registry.register(
             "webhook_deliveries",
-            "Webhook deliveries by outcome (delivered, retried, failed, dropped)",
+            "Webhook delivery attempts by outcome: delivered (2xx), retried (an attempt to be repeated), failed (given up), dropped (the queue was full)",
             webhooks.clone(),
         );
         Metrics {

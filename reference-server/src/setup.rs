@@ -38,6 +38,9 @@ pub enum SetupError {
          https://www.rentals.example)"
     )]
     Origin(String, &'static str),
+    /// The configured admin password is too weak.
+    #[error("{0}")]
+    AdminPassword(String),
     /// The webhook settings are unusable.
     #[error("webhooks: {0}")]
     Webhooks(String),
@@ -257,6 +260,13 @@ async fn ensure_admin(
     chat: &ChatService,
     password: Option<&str>,
 ) -> Result<Option<String>, SetupError> {
+    // The most powerful account gets at least the rule every other account has.
+    if let Some(short) = password.filter(|p| !p.is_empty() && p.chars().count() < 8) {
+        return Err(SetupError::AdminPassword(format!(
+            "CHATCORE_ADMIN_PASSWORD must have at least 8 characters (it has {})",
+            short.chars().count()
+        )));
+    }
     let agents = chat.store().list_agents().await.map_err(SetupError::Seed)?;
     if !agents.is_empty() {
         // A configured admin password is the way back in for an operator who lost the generated one.

@@ -17,6 +17,10 @@
 //! Headers: `X-Chatcore-Event` (the event), `X-Chatcore-Delivery` (the id, the same on every retry:
 //! receivers de-duplicate by it) and `X-Chatcore-Signature: sha256=<hex HMAC-SHA256 of the body with
 //! the webhook secret>`.
+//!
+//! Deliveries run side by side and are retried independently, so events can arrive out of order
+//! (a `room.closed` before the `room.escalated` whose first attempt failed): order them by
+//! `occurred_at`, not by arrival.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,10 +34,13 @@ use crate::protocol::RoomView;
 const QUEUE: usize = 10_000;
 /// Deliveries in flight at once (each with its retries).
 const IN_FLIGHT: usize = 32;
-/// Attempts per delivery: the first and its retries.
-const ATTEMPTS: u32 = 6;
-/// The first retry's delay; each next one doubles (1, 2, 4, 8, 16 s).
+/// Attempts per delivery: the first and its retries, over about five minutes (a receiver being
+/// redeployed misses nothing).
+const ATTEMPTS: u32 = 10;
+/// The first retry's delay; each next one doubles, up to [`LONGEST_RETRY`] (1, 2, 4, … 60 s).
 const FIRST_RETRY: Duration = Duration::from_secs(1);
+/// The longest wait between two attempts.
+const LONGEST_RETRY: Duration = Duration::from_secs(60);
 /// How long one attempt may take.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -82,7 +89,31 @@ impl WebhookConfig {
 struct Delivery {
     id: String,
     event: &'static str,
+    room: chatcore::RoomId,
     body: Arc<Vec<u8>>,
+}
+
+/// A URL as logs may show it: no user, password or query (webhook URLs often carry a token).
+fn redacted(url: &reqwest::Url) -> String {
+    format!(
+        "{}://{}{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or_default(),
+        url.port().map(|p| format!(":{p}")).unwrap_or_default(),
+        url.path()
+    )
+}
+
+/// An error with its causes ("error sending request" says little; "connection refused" does).
+fn explain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 /// Queues events for delivery; a [`chatcore::RoomObserver`].
@@ -151,6 +182,7 @@ impl chatcore::RoomObserver for Webhooks {
         let delivery = Delivery {
             id,
             event: name,
+            room: room.id,
             body: Arc::new(body),
         };
         if self.queue.try_send(delivery).is_err() {
@@ -200,17 +232,18 @@ impl Deliverer {
             };
             let outcome = match &sent {
                 Ok(response) => format!("HTTP {}", response.status()),
-                Err(error) => error.to_string(),
+                Err(error) => explain(error),
             };
+            let url = redacted(url);
             if !retry || attempt == ATTEMPTS {
-                tracing::warn!(%url, event = delivery.event, delivery = %delivery.id, %outcome, attempt, "webhook delivery failed");
+                tracing::warn!(%url, event = delivery.event, delivery = %delivery.id, room = %delivery.room, %outcome, attempt, "webhook delivery failed");
                 self.metrics.webhook("failed");
                 return;
             }
-            tracing::info!(%url, event = delivery.event, %outcome, attempt, ?delay, "webhook delivery will be retried");
+            tracing::info!(%url, event = delivery.event, delivery = %delivery.id, room = %delivery.room, %outcome, attempt, ?delay, "webhook delivery will be retried");
             self.metrics.webhook("retried");
             tokio::time::sleep(delay).await;
-            delay = delay.saturating_mul(2);
+            delay = delay.saturating_mul(2).min(LONGEST_RETRY);
         }
     }
 }

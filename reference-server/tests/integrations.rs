@@ -210,6 +210,14 @@ async fn bad_webhook_settings_are_refused_at_start() {
         let error = reference_server::build(&options).await.unwrap_err();
         assert!(error.to_string().contains(message), "{error}");
     }
+    // The superuser's password follows the rule of every other account.
+    let mut options = support::options(dir.path());
+    options.admin_password = Some("x".into());
+    let error = reference_server::build(&options).await.unwrap_err();
+    assert!(
+        error.to_string().contains("at least 8 characters"),
+        "{error}"
+    );
 }
 
 /// The value of a sample line (`name{labels} value`) in a metrics page.
