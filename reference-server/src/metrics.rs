@@ -40,6 +40,12 @@ struct ReasonLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabel {
+    /// `escalated`, `accepted`, `closed` or `rated`, as the webhooks name them.
+    event: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabel {
     outcome: &'static str,
 }
@@ -62,6 +68,7 @@ pub struct Metrics {
     messages: Family<SenderLabel, Counter>,
     bot_answers: Family<AnswerLabels, Counter>,
     escalations: Family<ReasonLabel, Counter>,
+    room_events: Family<EventLabel, Counter>,
     reply_seconds: Histogram,
     backend_errors: Family<OperationLabel, Counter>,
     webhooks: Family<OutcomeLabel, Counter>,
@@ -108,6 +115,12 @@ impl Metrics {
             "Chats handed to the agents' queue, by reason",
             escalations.clone(),
         );
+        let room_events = Family::<EventLabel, Counter>::default();
+        registry.register(
+            "room_events",
+            "Chats escalated, accepted, closed (by anyone, idle ones too) and rated on this instance",
+            room_events.clone(),
+        );
         // 0.5 ms to ~8 s.
         let reply_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 15));
         registry.register(
@@ -134,6 +147,7 @@ impl Metrics {
             messages,
             bot_answers,
             escalations,
+            room_events,
             reply_seconds,
             backend_errors,
             webhooks,
@@ -223,6 +237,16 @@ impl Metrics {
 
 impl chatcore::RoomObserver for Metrics {
     fn room_event(&self, _room: &Room, event: &chatcore::SystemEvent) {
+        let name = match event {
+            chatcore::SystemEvent::EscalationRequested { .. } => "escalated",
+            chatcore::SystemEvent::AgentJoined { .. } => "accepted",
+            chatcore::SystemEvent::Closed { .. } => "closed",
+            chatcore::SystemEvent::Rated { .. } => "rated",
+            _ => "other",
+        };
+        self.room_events
+            .get_or_create(&EventLabel { event: name })
+            .inc();
         if let chatcore::SystemEvent::EscalationRequested { reason } = event {
             let reason = match reason {
                 chatcore::EscalationReason::Requested => "requested",

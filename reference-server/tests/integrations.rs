@@ -288,6 +288,7 @@ async fn metrics_count_what_happened() {
         ),
         ("chatcore_bot_reply_seconds_count", 3.0),
         ("chatcore_queue_length", 1.0),
+        ("chatcore_room_events_total{event=\"escalated\"}", 1.0),
         ("chatcore_connections", 1.0),
     ] {
         assert_eq!(sample(&page, line), Some(value), "{line} in\n{page}");
