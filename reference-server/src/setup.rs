@@ -321,14 +321,17 @@ fn secret_file(path: &std::path::Path) -> Result<Secret, SetupError> {
         Ok(text) => Secret::from_text(&text)
             .map_err(|e| SetupError::Secret(format!("{}: {e}", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let secret = Secret::random();
-            write_private(path, &secret.to_text()).map_err(|e| {
+            let text = Secret::random().to_text();
+            write_private(path, &text).map_err(|e| {
                 SetupError::Files(format!(
                     "cannot write the secret file {}: {e}",
                     path.display()
                 ))
             })?;
-            Ok(secret)
+            // The key every later start reads from the file: the first start must use the same,
+            // or its sessions and visitor cookies die with the first restart.
+            Secret::from_text(&text)
+                .map_err(|e| SetupError::Secret(format!("{}: {e}", path.display())))
         }
         Err(e) => Err(SetupError::Files(format!(
             "cannot read the secret file {}: {e}",
@@ -348,7 +351,21 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_origin, normalize_origin};
+    use super::{is_origin, normalize_origin, secret_file};
+
+    #[test]
+    fn the_secret_file_gives_the_same_key_on_every_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.key");
+        let first = secret_file(&path).unwrap();
+        let again = secret_file(&path).unwrap();
+        // Keys are not comparable directly: what they sign is.
+        assert_eq!(
+            first.sign("session", "agent 1"),
+            again.sign("session", "agent 1"),
+            "a restart keeps sessions and visitor cookies valid"
+        );
+    }
 
     #[test]
     fn origins_are_written_as_browsers_send_them() {
