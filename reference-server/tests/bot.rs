@@ -116,15 +116,7 @@ async fn what_if_over_the_json_api() {
     assert_eq!(anonymous.status(), 401);
 
     let (agent, _, _) = server.login("admin", ADMIN_PASSWORD).await;
-    let session: Value = agent
-        .get(server.url("/api/v1/session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    let csrf = server.api_csrf(&agent).await;
     // Like /api/v1/explain, a preview reads and changes nothing: the session is enough (a
     // cross-site form cannot send JSON, and could not read the answer); the token does no harm.
     let post = |body: Value| {

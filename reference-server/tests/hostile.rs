@@ -169,15 +169,7 @@ async fn the_bad_input_catalogue() {
     let (room, _cookie, mut socket) = visitor_socket(&server).await;
     let (other_room, _other_cookie, mut other) = visitor_socket(&server).await;
     let (admin, _, _) = server.login("admin", ADMIN_PASSWORD).await;
-    let session: Value = admin
-        .get(server.url("/api/v1/session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let csrf = session["csrf_token"].as_str().unwrap().to_owned();
+    let csrf = server.api_csrf(&admin).await;
     let before = snapshot(&server, &[&room, &other_room]).await;
     let mut cases = 0;
 

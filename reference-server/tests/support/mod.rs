@@ -134,6 +134,19 @@ impl TestServer {
         )
     }
 
+    /// The JSON API's CSRF token for a logged-in client (`GET /api/v1/session`).
+    pub async fn api_csrf(&self, client: &reqwest::Client) -> String {
+        let session: Value = client
+            .get(self.url("/api/v1/session"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        session["csrf_token"].as_str().unwrap().to_owned()
+    }
+
     /// Logs in as `username`; returns the client and the session cookie.
     pub async fn login(
         &self,
