@@ -502,3 +502,55 @@ async fn a_visitor_token_replayed_after_close_changes_nothing() {
     assert_eq!(snapshot(&server, &[&room]).await, before);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_messages_is_limited_per_connection() {
+    let server = TestServer::start().await;
+    let (room, _cookie, mut socket) = visitor_socket(&server).await;
+    let before = server
+        .state
+        .chat()
+        .room(room.parse().unwrap())
+        .await
+        .unwrap()
+        .last_seq;
+    // Fifteen messages at once: the burst of ten is taken, the rest refused with a clear error.
+    for n in 0..15 {
+        socket
+            .send(json!({"type": "message", "text": format!("hello {n}"), "client_id": format!("b-{n}")}))
+            .await;
+    }
+    let mut acknowledged = 0;
+    let mut limited = 0;
+    while acknowledged + limited < 15 {
+        let frame = socket.next().await;
+        if frame["type"] == "error" {
+            assert_eq!(frame["code"], "rate_limited", "{frame}");
+            limited += 1;
+        } else if frame["sender"] == "visitor" && frame["client_id"].is_string() {
+            acknowledged += 1;
+        }
+    }
+    assert_eq!((acknowledged, limited), (10, 5));
+    let after = server
+        .state
+        .chat()
+        .room(room.parse().unwrap())
+        .await
+        .unwrap();
+    // Ten messages and their ten answers (the bot may have escalated after fallbacks in a row:
+    // that is one system line more).
+    assert!(
+        after.last_seq >= before + 20,
+        "{} -> {}",
+        before,
+        after.last_seq
+    );
+    // The connection stays open and, a moment later, takes messages again.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    socket
+        .send(json!({"type": "message", "text": "and now?", "client_id": "later"}))
+        .await;
+    socket.until(|frame| frame["client_id"] == "later").await;
+    server.stop().await;
+}
