@@ -554,3 +554,79 @@ async fn a_burst_of_messages_is_limited_per_connection() {
     socket.until(|frame| frame["client_id"] == "later").await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_stalls_nobody_and_is_dropped() {
+    let server = TestServer::start().await;
+    let chat = server.state.chat();
+    let (room, _cookie, mut never_reads) = visitor_socket(&server).await;
+    let room_id: chatcore::RoomId = room.parse().unwrap();
+    let admin = chat.find_agent("admin").await.unwrap().unwrap();
+    chat.request_escalation(room_id).await.unwrap();
+    chat.accept(room_id, admin.id).await.unwrap();
+    // The agent watches the same room on a socket of their own, and reads everything.
+    let (_agent, session, _) = server.login("admin", ADMIN_PASSWORD).await;
+    let mut watcher = server
+        .socket(
+            &format!("/ws/chat/{room}/"),
+            session.as_deref(),
+            Some(&server.base),
+        )
+        .await
+        .unwrap();
+    const LINES: u64 = 16_000;
+    let reader = tokio::spawn(async move {
+        let mut last = 0;
+        while last < LINES {
+            let frame = watcher.next().await;
+            if let Some(n) = frame["text"].as_str().and_then(|t| t.strip_prefix("line ")) {
+                last = n.split(' ').next().unwrap().parse().unwrap();
+            }
+        }
+        last
+    });
+    // ~16 MB of answers to a visitor who reads none of them — more than the kernel's socket
+    // buffers hold: each is stored and published at once all the same.
+    let long = "x".repeat(980);
+    let started = std::time::Instant::now();
+    for n in 1..=LINES {
+        chat.post_agent_message(room_id, admin.id, &format!("line {n} {long}"), None)
+            .await
+            .unwrap();
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(60), "the room stalled: {took:?}");
+    let last = tokio::time::timeout(Duration::from_secs(60), reader)
+        .await
+        .expect("the watcher got every line")
+        .unwrap();
+    assert_eq!(last, LINES);
+    // The server gives up on a socket that takes nothing for 10 s (its send times out) instead of
+    // buffering without end. Once the client reads what the kernel held, the connection is over
+    // and the rest of the chat is not there: it resumes by seq on a new connection.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let mut last_line = 0u64;
+    let ended = loop {
+        let next = futures_util::StreamExt::next(&mut never_reads.stream);
+        match tokio::time::timeout(Duration::from_secs(10), next).await {
+            Ok(Some(Ok(WsMessage::Text(text)))) => {
+                let frame: Value = serde_json::from_str(&text).unwrap();
+                if let Some(n) = frame["text"].as_str().and_then(|t| t.strip_prefix("line ")) {
+                    last_line = n.split(' ').next().unwrap().parse().unwrap();
+                }
+            }
+            Ok(Some(Ok(_))) => {}
+            Ok(Some(Err(_)) | None) => break true,
+            Err(_) => break false,
+        }
+    };
+    assert!(
+        ended,
+        "the connection of a client that reads nothing stays open"
+    );
+    assert!(
+        last_line < LINES,
+        "every line was buffered for it: {last_line}"
+    );
+    server.stop().await;
+}
