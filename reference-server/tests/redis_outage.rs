@@ -10,21 +10,6 @@ use serde_json::json;
 mod support;
 use support::{TestServer, ADMIN_PASSWORD};
 
-/// The next JSON frame, waiting up to `secs` (a store call during an outage may take its timeouts).
-async fn next_frame(socket: &mut support::Socket, secs: u64) -> serde_json::Value {
-    loop {
-        let next = futures_util::StreamExt::next(&mut socket.stream);
-        let message = tokio::time::timeout(Duration::from_secs(secs), next)
-            .await
-            .expect("a frame")
-            .expect("socket open")
-            .expect("socket ok");
-        if let tokio_tungstenite::tungstenite::Message::Text(text) = message {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_rides_out_a_redis_restart() {
     let mut redis = chatcore_redis::testing::OwnRedis::start(true);
@@ -69,7 +54,7 @@ async fn the_server_rides_out_a_redis_restart() {
         .send(json!({"type": "message", "text": "are you there?", "client_id": "during"}))
         .await;
     let error = loop {
-        let frame = next_frame(&mut socket, 20).await;
+        let frame = socket.next_within(Duration::from_secs(20)).await;
         if frame["type"] == "error" {
             break frame;
         }
@@ -99,7 +84,7 @@ async fn the_server_rides_out_a_redis_restart() {
             .send(json!({"type": "message", "text": "I want to talk to a human", "client_id": id}))
             .await;
         let frame = loop {
-            let frame = next_frame(&mut socket, 20).await;
+            let frame = socket.next_within(Duration::from_secs(20)).await;
             if frame["client_id"] == id.as_str() || frame["type"] == "error" {
                 break frame;
             }
@@ -113,7 +98,7 @@ async fn the_server_rides_out_a_redis_restart() {
     }
     // The agents' feed is back too: it hears the escalation (or says it lagged, and reloads).
     let heard = loop {
-        let frame = next_frame(&mut feed, 20).await;
+        let frame = feed.next_within(Duration::from_secs(20)).await;
         let lagged = frame["type"] == "error" && frame["code"] == "lagged";
         if lagged || frame["type"] == "room" && frame["room"]["id"] == room.as_str() {
             break frame;

@@ -253,10 +253,16 @@ impl Socket {
 
     /// The next JSON frame (within 5 s).
     pub async fn next(&mut self) -> Value {
+        self.next_within(Duration::from_secs(5)).await
+    }
+
+    /// The next JSON frame, waiting up to `patience` (a store call during an outage may take its
+    /// timeouts).
+    pub async fn next_within(&mut self, patience: Duration) -> Value {
         loop {
-            let message = tokio::time::timeout(Duration::from_secs(5), self.stream.next())
+            let message = tokio::time::timeout(patience, self.stream.next())
                 .await
-                .expect("a frame within 5 s")
+                .expect("a frame in time")
                 .expect("socket open")
                 .expect("socket ok");
             match message {
