@@ -65,6 +65,7 @@ pub struct Metrics {
     registry: Registry,
     connections: Gauge<i64, AtomicI64>,
     queue_length: Gauge<i64, AtomicI64>,
+    runtime_tasks: Gauge<i64, AtomicI64>,
     messages: Family<SenderLabel, Counter>,
     bot_answers: Family<AnswerLabels, Counter>,
     escalations: Family<ReasonLabel, Counter>,
@@ -96,6 +97,12 @@ impl Metrics {
             "queue_length",
             "Chats waiting for an agent (read from the store at each scrape)",
             queue_length.clone(),
+        );
+        let runtime_tasks = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "runtime_tasks",
+            "Tasks alive on this instance's tokio runtime (read at each scrape); one that only grows is a leak",
+            runtime_tasks.clone(),
         );
         let messages = Family::<SenderLabel, Counter>::default();
         registry.register(
@@ -144,6 +151,7 @@ impl Metrics {
             registry,
             connections,
             queue_length,
+            runtime_tasks,
             messages,
             bot_answers,
             escalations,
@@ -227,6 +235,10 @@ impl Metrics {
         self.connections.set(connections);
         if let Some(queue_length) = queue_length {
             self.queue_length.set(queue_length);
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            self.runtime_tasks
+                .set(i64::try_from(runtime.metrics().num_alive_tasks()).unwrap_or(i64::MAX));
         }
         let mut out = String::new();
         // Writing to a String cannot fail.

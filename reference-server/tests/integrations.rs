@@ -293,6 +293,11 @@ async fn metrics_count_what_happened() {
     ] {
         assert_eq!(sample(&page, line), Some(value), "{line} in\n{page}");
     }
+    let tasks = sample(&page, "chatcore_runtime_tasks").unwrap_or(0.0);
+    assert!(
+        tasks >= 1.0,
+        "the runtime's live tasks (at least the idle sweep and this connection): {page}"
+    );
     assert!(page.trim_end().ends_with("# EOF"));
     // Through a reverse proxy on the same host the peer is loopback too: a forwarded request
     // needs the token.

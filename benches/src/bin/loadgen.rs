@@ -5,6 +5,8 @@
 //! cargo run --release -p benches --bin loadgen -- closed --rooms 200 --messages 10
 //! # open loop: messages at a fixed total rate, whatever the answers do (no coordinated omission)
 //! cargo run --release -p benches --bin loadgen -- open --rooms 1000 --rate 1000 --seconds 30
+//! # soak: the open loop for 30 minutes, the server's memory, files, tasks and latency every minute
+//! cargo run --release -p benches --bin loadgen -- soak --rooms 1000 --minutes 30 --server-pid $PID
 //! # idle: N connections held open; with --server-pid, the server's RSS per connection
 //! cargo run --release -p benches --bin loadgen -- idle --connections 20000 --server-pid $PID
 //! # two instances: visitors on --url, an agent's live feed on --agent-url; added latency per message
@@ -62,6 +64,22 @@ enum Mode {
         rate: f64,
         #[arg(long, default_value_t = 30)]
         seconds: u64,
+    },
+    /// The open loop for minutes, with a line per interval: the server's RSS, open files, threads,
+    /// runtime tasks and connections, and the interval's latency percentiles; then the drift.
+    Soak {
+        #[arg(long, default_value_t = 1000)]
+        rooms: usize,
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+        #[arg(long, default_value_t = 30)]
+        minutes: u64,
+        /// Seconds per reported interval.
+        #[arg(long, default_value_t = 60)]
+        every: u64,
+        /// The server's process id (same machine), to read its memory, files and threads.
+        #[arg(long)]
+        server_pid: u32,
     },
     /// Holds connections open and idle; reports the server's memory per connection.
     Idle {
@@ -259,15 +277,11 @@ fn summary(latencies: &mut [Duration]) -> String {
         return "no samples".into();
     }
     latencies.sort();
-    let at = |q: f64| {
-        latencies[((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1]
-    };
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     format!(
         "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} samples)",
-        ms(at(0.50)),
-        ms(at(0.99)),
-        ms(at(1.0)),
+        millis(quantile(latencies, 0.50)),
+        millis(quantile(latencies, 0.99)),
+        millis(quantile(latencies, 1.0)),
         latencies.len()
     )
 }
@@ -328,31 +342,70 @@ async fn closed(cli: &Cli, rooms: usize, messages: usize) {
     report_errors(&errors);
 }
 
-async fn open(cli: &Cli, rooms: usize, rate: f64, seconds: u64) {
-    let (visitors, mut errors) = open_visitors(&cli.url, rooms, cli.setup_concurrency).await;
+/// What an open-loop run has measured so far; the soak's reporter empties it every interval.
+#[derive(Default)]
+struct OpenLoopSamples {
+    /// Bot reply latency from when each message was due.
+    latencies: std::sync::Mutex<Vec<Duration>>,
+    /// How late the generator itself was in sending (part of every latency).
+    lateness: std::sync::Mutex<Vec<Duration>>,
+    sent: std::sync::atomic::AtomicU64,
+    errors: std::sync::Mutex<Vec<String>>,
+}
+
+impl OpenLoopSamples {
+    fn push(list: &std::sync::Mutex<Vec<Duration>>, value: Duration) {
+        list.lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push(value);
+    }
+
+    fn take<T>(list: &std::sync::Mutex<Vec<T>>) -> Vec<T> {
+        std::mem::take(&mut *list.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    fn take_sent(&self) -> u64 {
+        self.sent.swap(0, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Opens `rooms` visitors and sends `rate` messages per second over them until `run_for` has
+/// passed, recording into `samples` as answers come; returns when every room has closed.
+async fn open_loop(
+    cli: &Cli,
+    rooms: usize,
+    rate: f64,
+    run_for: Duration,
+    samples: Arc<OpenLoopSamples>,
+) {
+    let (visitors, errors) = open_visitors(&cli.url, rooms, cli.setup_concurrency).await;
+    samples
+        .errors
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .extend(errors);
     let rooms = visitors.len().max(1);
     let per_room_interval = Duration::from_secs_f64(rooms as f64 / rate);
     println!(
-        "open loop: {rooms} rooms, {rate} messages/s in all (one every {:.0} ms per room), {seconds} s",
-        per_room_interval.as_secs_f64() * 1000.0
+        "open loop: {rooms} rooms, {rate} messages/s in all (one every {:.0} ms per room), {} s",
+        per_room_interval.as_secs_f64() * 1000.0,
+        run_for.as_secs()
     );
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
+    let deadline = Instant::now() + run_for;
     let tasks: Vec<_> = visitors
         .into_iter()
         .enumerate()
         .map(|(index, visitor)| {
             // Rooms start spread over one interval, so the total rate is even.
             let offset = per_room_interval.mul_f64(index as f64 / rooms as f64);
+            let samples = samples.clone();
             tokio::spawn(async move {
                 let Visitor { room, socket } = visitor;
                 let (mut sink, mut stream) = socket.split();
                 let due: Arc<Mutex<std::collections::HashMap<String, Instant>>> = Arc::default();
                 let reader = {
-                    let due = due.clone();
+                    let (due, samples) = (due.clone(), samples.clone());
                     tokio::spawn(async move {
-                        let mut latencies = Vec::new();
-                        let mut errors = Vec::new();
                         // The bot answers a room's messages in order: due times queue up.
                         let mut waiting_for_bot = std::collections::VecDeque::new();
                         while let Some(Ok(message)) = stream.next().await {
@@ -370,25 +423,25 @@ async fn open(cli: &Cli, rooms: usize, rate: f64, seconds: u64) {
                                         }
                                     } else if frame["sender"] == "bot" {
                                         if let Some(at) = waiting_for_bot.pop_front() {
-                                            latencies.push(at.elapsed());
+                                            OpenLoopSamples::push(&samples.latencies, at.elapsed());
                                         }
                                     }
                                 }
-                                Some("error") => errors.push(frame.to_string()),
+                                Some("error") => samples
+                                    .errors
+                                    .lock()
+                                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                                    .push(frame.to_string()),
                                 _ => {}
                             }
                         }
-                        (latencies, errors)
                     })
                 };
                 let mut next_due = Instant::now() + offset;
                 let mut n = 0u64;
-                let mut sent = 0u64;
-                let mut late = Vec::new();
                 while next_due < deadline {
                     tokio::time::sleep_until(next_due.into()).await;
-                    // How late the generator itself was: part of every latency it reports.
-                    late.push(next_due.elapsed());
+                    OpenLoopSamples::push(&samples.lateness, next_due.elapsed());
                     let id = format!("{room}-{n}");
                     due.lock().await.insert(id.clone(), next_due);
                     let frame = json!({"type": "message", "text": QUESTION, "client_id": id});
@@ -399,34 +452,45 @@ async fn open(cli: &Cli, rooms: usize, rate: f64, seconds: u64) {
                     {
                         break;
                     }
-                    sent += 1;
+                    samples
+                        .sent
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     n += 1;
                     next_due += per_room_interval;
                 }
                 // Answers still in flight get a moment, then the connection closes.
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 let _ = tokio::time::timeout(REPLY_TIMEOUT, sink.close()).await;
-                let (latencies, errors) = match tokio::time::timeout(REPLY_TIMEOUT, reader).await {
-                    Ok(Ok(read)) => read,
-                    _ => (
-                        Vec::new(),
-                        vec!["the server did not close the connection".to_owned()],
-                    ),
-                };
-                (sent, latencies, errors, late)
+                if tokio::time::timeout(REPLY_TIMEOUT, reader).await.is_err() {
+                    samples
+                        .errors
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .push("the server did not close the connection".to_owned());
+                }
             })
         })
         .collect();
-    let (mut sent, mut latencies, mut lateness) = (0, Vec::new(), Vec::new());
     for task in tasks {
-        if let Ok((own_sent, mut own, mut own_errors, mut own_late)) = task.await {
-            sent += own_sent;
-            latencies.append(&mut own);
-            errors.append(&mut own_errors);
-            lateness.append(&mut own_late);
-        }
+        let _ = task.await;
     }
+}
+
+async fn open(cli: &Cli, rooms: usize, rate: f64, seconds: u64) {
+    let samples = Arc::new(OpenLoopSamples::default());
+    let started = Instant::now();
+    open_loop(
+        cli,
+        rooms,
+        rate,
+        Duration::from_secs(seconds),
+        samples.clone(),
+    )
+    .await;
     let elapsed = started.elapsed().saturating_sub(Duration::from_secs(2));
+    let sent = samples.take_sent();
+    let mut latencies = OpenLoopSamples::take(&samples.latencies);
+    let mut lateness = OpenLoopSamples::take(&samples.lateness);
     println!(
         "sent {sent} ({:.0}/s), answered {} ({:.1} %)",
         sent as f64 / elapsed.as_secs_f64(),
@@ -441,24 +505,238 @@ async fn open(cli: &Cli, rooms: usize, rate: f64, seconds: u64) {
         "of which the generator's own lateness in sending: {}",
         summary(&mut lateness)
     );
-    report_errors(&errors);
+    report_errors(&OpenLoopSamples::take(&samples.errors));
 }
 
-fn resident_kib(pid: u32) -> Option<u64> {
+/// What the server's process looked like at one moment (Linux `/proc`, same machine).
+#[derive(Clone, Copy, Debug)]
+struct ProcessReading {
+    rss_kib: u64,
+    /// The heap and stacks: what a leak grows. The rest of RSS is mapped files (the database).
+    anon_kib: u64,
+    open_files: usize,
+    threads: u64,
+}
+
+fn process_reading(pid: u32) -> Option<ProcessReading> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|line| line.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    let field = |name: &str| -> Option<u64> {
+        status
+            .lines()
+            .find(|line| line.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    Some(ProcessReading {
+        rss_kib: field("VmRSS:")?,
+        anon_kib: field("RssAnon:")?,
+        threads: field("Threads:")?,
+        open_files: std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count(),
+    })
+}
+
+/// One gauge's value from the server's `/metrics` page (served to loopback).
+async fn scrape_gauge(http: &reqwest::Client, base: &str, name: &str) -> Option<f64> {
+    let page = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    page.lines().find_map(|line| {
+        line.strip_prefix(name)?
+            .strip_prefix(' ')?
+            .trim()
+            .parse()
+            .ok()
+    })
+}
+
+/// One soak interval's line.
+struct SoakRow {
+    minute: f64,
+    process: Option<ProcessReading>,
+    tasks: Option<f64>,
+    connections: Option<f64>,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+async fn soak(cli: &Cli, rooms: usize, rate: f64, minutes: u64, every: u64, server_pid: u32) {
+    let Some(before) = process_reading(server_pid) else {
+        eprintln!("no process {server_pid} to watch (the server's pid, on this machine)");
+        std::process::exit(2);
+    };
+    let http = http_client();
+    let tasks_before = scrape_gauge(&http, &cli.url, "chatcore_runtime_tasks").await;
+    let show = |value: Option<f64>| value.map_or_else(|| "?".to_owned(), |v| v.to_string());
+    println!(
+        "before: RSS {} KiB ({} KiB heap and stacks), {} open files, {} threads, {} runtime tasks",
+        before.rss_kib,
+        before.anon_kib,
+        before.open_files,
+        before.threads,
+        show(tasks_before)
+    );
+    let samples = Arc::new(OpenLoopSamples::default());
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let reporter = {
+        let (samples, base, http) = (samples.clone(), cli.url.clone(), http.clone());
+        let every = Duration::from_secs(every.max(1));
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let mut rows = Vec::new();
+            let mut tick = tokio::time::interval_at((Instant::now() + every).into(), every);
+            println!(
+                "{:>6} {:>7} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>6} {:>7} {:>7} {:>7} {:>6}",
+                "minute",
+                "sent/s",
+                "answers",
+                "rss MiB",
+                "anon MiB",
+                "open fds",
+                "threads",
+                "tasks",
+                "conns",
+                "p50 ms",
+                "p99 ms",
+                "max ms",
+                "errors"
+            );
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = &mut stopped => return rows,
+                }
+                let sent = samples.take_sent();
+                let mut latencies = OpenLoopSamples::take(&samples.latencies);
+                latencies.sort();
+                let errors = samples
+                    .errors
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .len();
+                let row = SoakRow {
+                    minute: started.elapsed().as_secs_f64() / 60.0,
+                    process: process_reading(server_pid),
+                    tasks: scrape_gauge(&http, &base, "chatcore_runtime_tasks").await,
+                    connections: scrape_gauge(&http, &base, "chatcore_connections").await,
+                    p50: quantile(&latencies, 0.50),
+                    p99: quantile(&latencies, 0.99),
+                    max: quantile(&latencies, 1.0),
+                };
+                println!(
+                    "{:>6.1} {:>7.0} {:>7} {:>8.1} {:>8.1} {:>8} {:>7} {:>6} {:>6} {:>7.2} {:>7.2} {:>7.2} {:>6}",
+                    row.minute,
+                    sent as f64 / every.as_secs_f64(),
+                    latencies.len(),
+                    row.process.map_or(0.0, |p| p.rss_kib as f64 / 1024.0),
+                    row.process.map_or(0.0, |p| p.anon_kib as f64 / 1024.0),
+                    row.process.map_or(0, |p| p.open_files),
+                    row.process.map_or(0, |p| p.threads),
+                    show(row.tasks),
+                    show(row.connections),
+                    millis(row.p50),
+                    millis(row.p99),
+                    millis(row.max),
+                    errors
+                );
+                if !latencies.is_empty() {
+                    rows.push(row);
+                }
+            }
+        })
+    };
+    open_loop(
+        cli,
+        rooms,
+        rate,
+        Duration::from_secs(minutes * 60),
+        samples.clone(),
+    )
+    .await;
+    let _ = stop.send(());
+    let rows = reporter.await.unwrap_or_default();
+    // The connections are closed: what the server holds now should be what it held before.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = process_reading(server_pid);
+    let tasks_after = scrape_gauge(&http, &cli.url, "chatcore_runtime_tasks").await;
+    println!("summary:");
+    // The first interval includes the rooms' start; steady state is measured from the second.
+    let steady: Vec<&SoakRow> = rows.iter().skip(1).collect();
+    // A leak grows the heap; the rest of RSS is the database's mapped pages (bounded by SQLite's
+    // mmap_size), which grow with the file until that bound and are the kernel's to reclaim.
+    let heap: Vec<u64> = steady
+        .iter()
+        .filter_map(|row| row.process.map(|p| p.anon_kib))
+        .collect();
+    let rss: Vec<u64> = steady
+        .iter()
+        .filter_map(|row| row.process.map(|p| p.rss_kib))
+        .collect();
+    for (what, values) in [("heap and stacks", &heap), ("RSS in all", &rss)] {
+        if let (Some(first), Some(low), Some(high)) =
+            (values.first(), values.iter().min(), values.iter().max())
+        {
+            println!(
+                "  {what} under load: {:.1} MiB at the second interval, {:.1}–{:.1} MiB after it: spread {:.1} % of the lowest",
+                *first as f64 / 1024.0,
+                *low as f64 / 1024.0,
+                *high as f64 / 1024.0,
+                (high - low) as f64 * 100.0 / (*low).max(1) as f64
+            );
+        }
+    }
+    let p99s: Vec<Duration> = steady.iter().map(|row| row.p99).collect();
+    if let (Some(low), Some(high)) = (p99s.iter().min(), p99s.iter().max()) {
+        let mut sorted = p99s.clone();
+        sorted.sort();
+        println!(
+            "  p99 per interval: {:.2}–{:.2} ms (median {:.2} ms); p50 {:.2}–{:.2} ms; worst max {:.2} ms",
+            millis(*low),
+            millis(*high),
+            millis(quantile(&sorted, 0.5)),
+            millis(steady.iter().map(|r| r.p50).min().unwrap_or_default()),
+            millis(steady.iter().map(|r| r.p50).max().unwrap_or_default()),
+            millis(steady.iter().map(|r| r.max).max().unwrap_or_default()),
+        );
+    }
+    if let Some(after) = after {
+        println!(
+            "  after the rooms closed: RSS {} KiB ({} KiB heap and stacks), open files {} → {}, threads {} → {}, runtime tasks {} → {}",
+            after.rss_kib,
+            after.anon_kib,
+            before.open_files,
+            after.open_files,
+            before.threads,
+            after.threads,
+            show(tasks_before),
+            show(tasks_after)
+        );
+    }
+    report_errors(&OpenLoopSamples::take(&samples.errors));
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 async fn idle(cli: &Cli, connections: usize, hold: u64, server_pid: Option<u32>) {
     // Rooms first, then the sockets: the server's memory for stored rooms (database pages it
     // caches) and for open connections are told apart.
-    let rss = || server_pid.and_then(resident_kib);
+    let rss = || server_pid.and_then(process_reading).map(|p| p.rss_kib);
     let at_start = rss();
     let http = http_client();
     let limit = Arc::new(tokio::sync::Semaphore::new(cli.setup_concurrency.max(1)));
@@ -721,6 +999,13 @@ async fn main() {
             rate,
             seconds,
         } => open(&cli, *rooms, *rate, *seconds).await,
+        Mode::Soak {
+            rooms,
+            rate,
+            minutes,
+            every,
+            server_pid,
+        } => soak(&cli, *rooms, *rate, *minutes, *every, *server_pid).await,
         Mode::Idle {
             connections,
             hold,
