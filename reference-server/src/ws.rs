@@ -31,6 +31,10 @@ const QUEUE_REFRESH: Duration = Duration::from_secs(5);
 /// A client that does not take a frame within this long is disconnected (close 1008): it cannot
 /// stall anything else, but it is not kept forever either.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the close frame for a client that stopped reading may wait behind the frames already on
+/// their way: one that reads again within it learns why it was dropped (1008 "not reading"); one
+/// that never reads is cut off when it ends.
+const STALLED_CLOSE_GRACE: Duration = Duration::from_secs(30);
 
 /// Chat messages per connection: a burst of this many, refilled at [`MESSAGES_PER_SECOND`].
 const MESSAGE_BURST: f64 = 10.0;
@@ -189,12 +193,21 @@ async fn send(sink: &mut Sink, frame: &ServerFrame) -> bool {
 }
 
 async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
+    close_within(sink, code, reason, SEND_TIMEOUT).await;
+}
+
+/// Closes a connection whose last send timed out: the close frame queues behind what is in flight.
+async fn close_stalled(sink: &mut Sink) {
+    close_within(sink, CLOSE_POLICY, "not reading", STALLED_CLOSE_GRACE).await;
+}
+
+async fn close_within(sink: &mut Sink, code: u16, reason: &'static str, wait: Duration) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
     let closing = sink.send(WsMessage::Close(Some(frame)));
-    let _ = Box::pin(tokio::time::timeout(SEND_TIMEOUT, closing)).await;
+    let _ = Box::pin(tokio::time::timeout(wait, closing)).await;
 }
 
 /// The status frame of a room, with its queue position and expected wait, or its agent's name.
@@ -237,6 +250,7 @@ async fn room_session(
     };
     let mut shown_status = Box::pin(status_frame(&state, &room)).await;
     if !send(&mut sink, &shown_status).await {
+        close_stalled(&mut sink).await;
         return;
     }
     // While the room waits, rooms ahead get accepted without this room changing: its queue place and
@@ -264,6 +278,7 @@ async fn room_session(
                     }
                 }
                 if Box::pin(tokio::time::timeout(SEND_TIMEOUT, sink.send(WsMessage::Ping(Default::default())))).await.is_err() {
+                    close_stalled(&mut sink).await;
                     return;
                 }
             }
@@ -271,7 +286,7 @@ async fn room_session(
                 let Ok(current) = state.chat().room(room.id).await else { continue };
                 let frame = Box::pin(status_frame(&state, &current)).await;
                 if frame != shown_status {
-                    if !send(&mut sink, &frame).await { return; }
+                    if !send(&mut sink, &frame).await { close_stalled(&mut sink).await; return; }
                     shown_status = frame;
                 }
             }
@@ -281,7 +296,7 @@ async fn room_session(
                     Some(Ok(WsMessage::Text(text))) => text,
                     Some(Ok(WsMessage::Binary(_))) => {
                         let error = ServerFrame::Error { code: "binary_frame".into(), message: "frames are JSON text".into() };
-                        if !send(&mut sink, &error).await { return; }
+                        if !send(&mut sink, &error).await { close_stalled(&mut sink).await; return; }
                         continue;
                     }
                     Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
@@ -301,7 +316,7 @@ async fn room_session(
                     Ok(frame) => Box::pin(handle_frame(&state, &room, &role, frame, &mut limiter)).await,
                 };
                 for reply in &replies {
-                    if !send(&mut sink, reply).await { return; }
+                    if !send(&mut sink, reply).await { close_stalled(&mut sink).await; return; }
                 }
             }
             event = Box::pin(feed.next()) => {
@@ -322,7 +337,7 @@ async fn room_session(
                 };
                 if !send(&mut sink, &frame).await {
                     // A client that does not read cannot hold the room up: it is dropped.
-                    close(&mut sink, CLOSE_POLICY, "not reading").await;
+                    close_stalled(&mut sink).await;
                     return;
                 }
             }
@@ -510,7 +525,7 @@ async fn agents_session(socket: WebSocket, state: AppState, session: crate::auth
                     None => return,
                 };
                 if !send(&mut sink, &frame).await {
-                    close(&mut sink, CLOSE_POLICY, "not reading").await;
+                    close_stalled(&mut sink).await;
                     return;
                 }
             }

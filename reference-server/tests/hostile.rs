@@ -556,7 +556,7 @@ async fn a_burst_of_messages_is_limited_per_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_never_reads_stalls_nobody_and_is_dropped() {
+async fn a_client_that_stops_reading_stalls_nobody_and_is_closed_with_1008() {
     let server = TestServer::start().await;
     let chat = server.state.chat();
     let (room, _cookie, mut never_reads) = visitor_socket(&server).await;
@@ -602,10 +602,12 @@ async fn a_client_that_never_reads_stalls_nobody_and_is_dropped() {
         .unwrap();
     assert_eq!(last, LINES);
     // The server gives up on a socket that takes nothing for 10 s (its send times out) instead of
-    // buffering without end. Once the client reads what the kernel held, the connection is over
-    // and the rest of the chat is not there: it resumes by seq on a new connection.
+    // buffering without end, and queues a close frame behind what the kernel holds. A client that
+    // starts reading again finds the frames it was sent, then close 1008 "not reading", then the
+    // end; the rest of the chat is not there: it resumes by seq on a new connection.
     tokio::time::sleep(Duration::from_secs(12)).await;
     let mut last_line = 0u64;
+    let mut close_frame = None;
     let ended = loop {
         let next = futures_util::StreamExt::next(&mut never_reads.stream);
         match tokio::time::timeout(Duration::from_secs(10), next).await {
@@ -615,6 +617,7 @@ async fn a_client_that_never_reads_stalls_nobody_and_is_dropped() {
                     last_line = n.split(' ').next().unwrap().parse().unwrap();
                 }
             }
+            Ok(Some(Ok(WsMessage::Close(frame)))) => close_frame = frame,
             Ok(Some(Ok(_))) => {}
             Ok(Some(Err(_)) | None) => break true,
             Err(_) => break false,
@@ -628,5 +631,8 @@ async fn a_client_that_never_reads_stalls_nobody_and_is_dropped() {
         last_line < LINES,
         "every line was buffered for it: {last_line}"
     );
+    let close_frame = close_frame.expect("a close frame after the last line it was sent");
+    assert_eq!(u16::from(close_frame.code), 1008);
+    assert_eq!(close_frame.reason.as_str(), "not reading");
     server.stop().await;
 }
