@@ -5,66 +5,29 @@
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 const ROOMS: usize = 200;
 
+mod support;
+use support::{binary_env, Remote};
+
 fn start(data: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_reference-server"))
-        .env("CHATCORE_DATA_DIR", data)
-        .env("CHATCORE_ADDR", format!("127.0.0.1:{port}"))
-        .env("CHATCORE_ADMIN_PASSWORD", "crash test password")
-        .env("CHATCORE_NEW_CHATS_PER_ADDRESS", "0")
-        .env("CHATCORE_MAX_CONNECTIONS", "1000")
-        .env("RUST_LOG", "warn")
+    let mut command = Command::new(env!("CARGO_BIN_EXE_reference-server"));
+    binary_env(&mut command, data, port);
+    command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start reference-server")
 }
 
-async fn wait_healthy(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = reqwest::get(format!("{base}/healthz")).await {
-            if response.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "the server did not come up");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// What one room's client saw: seqs of its own acknowledged messages, with their client ids.
 type Acked = Arc<Mutex<BTreeMap<u64, String>>>;
-
-async fn open_socket(
-    base: &str,
-    room: &str,
-    cookie: &str,
-    after_seq: u64,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let ws = base.replacen("http", "ws", 1);
-    let mut request = format!("{ws}/ws/chat/{room}/?after_seq={after_seq}")
-        .into_client_request()
-        .unwrap();
-    request
-        .headers_mut()
-        .insert("cookie", cookie.parse().unwrap());
-    request
-        .headers_mut()
-        .insert("origin", base.parse().unwrap());
-    match tokio_tungstenite::connect_async(request).await {
-        Ok((socket, _)) => socket,
-        Err(error) => panic!("socket for {room} after {after_seq} with {cookie}: {error}"),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_messages_survive_kill_9_under_load() {
@@ -72,41 +35,22 @@ async fn acknowledged_messages_survive_kill_9_under_load() {
         .prefix("crash-")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
         .unwrap();
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = start(dir.path(), port);
-    wait_healthy(&base).await;
+    let remote = Remote::on_free_port();
+    let mut server = start(dir.path(), remote.port);
+    remote.wait_healthy().await;
 
     // 200 visitors, each with a chat and a socket sending as fast as the answers come.
     let mut rooms = Vec::new();
     for _ in 0..ROOMS {
-        let client = reqwest::Client::new();
-        let response = client
-            .post(format!("{base}/chat/start/"))
-            .send()
-            .await
-            .unwrap();
-        let cookie = response
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .filter_map(|v| v.split(';').next())
-            .find(|c| c.starts_with("chatcore_visitor="))
-            .unwrap()
-            .to_owned();
-        let body: Value = response.json().await.unwrap();
-        rooms.push((body["room_id"].as_str().unwrap().to_owned(), cookie));
+        let (status, chat, body) = remote.start_chat().await;
+        rooms.push(chat.unwrap_or_else(|| panic!("a new chat: {status} {body}")));
     }
     let mut senders = Vec::new();
     let mut acks = Vec::new();
     for (index, (room, cookie)) in rooms.iter().enumerate() {
         let acked: Acked = Arc::default();
         acks.push(acked.clone());
-        let mut socket = open_socket(&base, room, cookie, 0).await;
+        let mut socket = remote.room_socket(room, cookie, 0).await.stream;
         senders.push(tokio::spawn(async move {
             for n in 0.. {
                 let client_id = format!("r{index}-m{n}");
@@ -148,12 +92,12 @@ async fn acknowledged_messages_survive_kill_9_under_load() {
     );
 
     // Restarted on the same file: every acknowledged message is there, in a gapless history.
-    let mut server = start(dir.path(), port);
-    wait_healthy(&base).await;
+    let mut server = start(dir.path(), remote.port);
+    remote.wait_healthy().await;
     // Over the sockets for a sample (each read waits for a quiet moment); from the file for all.
     for ((room, cookie), acked) in rooms.iter().zip(&acks).take(25) {
         let acked = acked.lock().unwrap().clone();
-        let mut socket = open_socket(&base, room, cookie, 0).await;
+        let mut socket = remote.room_socket(room, cookie, 0).await.stream;
         let mut seqs = Vec::new();
         let mut client_ids = BTreeMap::new();
         while let Ok(Some(Ok(message))) =
@@ -185,7 +129,7 @@ async fn acknowledged_messages_survive_kill_9_under_load() {
         }
         // Resuming after the last seq seen gives nothing twice.
         let last = *seqs.last().unwrap();
-        let mut resumed = open_socket(&base, room, cookie, last).await;
+        let mut resumed = remote.room_socket(room, cookie, last).await.stream;
         while let Ok(Some(Ok(message))) =
             tokio::time::timeout(Duration::from_millis(100), resumed.next()).await
         {

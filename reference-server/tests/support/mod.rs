@@ -334,3 +334,89 @@ pub fn options(data_dir: &std::path::Path) -> Options {
         metrics_token: None,
     }
 }
+
+/// The settings a test gives the real server binary (in its environment): SQLite in `data`, on
+/// 127.0.0.1:`port`, no per-address limit on new chats, warnings only in its log.
+pub fn binary_env(command: &mut std::process::Command, data: &std::path::Path, port: u16) {
+    command
+        .env("CHATCORE_DATA_DIR", data)
+        .env("CHATCORE_ADDR", format!("127.0.0.1:{port}"))
+        .env("CHATCORE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("CHATCORE_NEW_CHATS_PER_ADDRESS", "0")
+        .env("CHATCORE_MAX_CONNECTIONS", "1000")
+        .env("RUST_LOG", "warn");
+}
+
+/// A server binary running apart from the test (another process): how to reach it.
+pub struct Remote {
+    pub port: u16,
+    pub base: String,
+}
+
+impl Remote {
+    /// A loopback port that was free a moment ago, for a server about to start.
+    pub fn on_free_port() -> Remote {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|probe| probe.local_addr())
+            .map(|addr| addr.port())
+            .unwrap();
+        Remote {
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Waits until `/healthz` answers 200 (30 s at most).
+    pub async fn wait_healthy(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(response) = reqwest::get(format!("{}/healthz", self.base)).await {
+                if response.status() == 200 {
+                    return;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `POST /chat/start/` as the page does: the response, and on success the room id and the
+    /// visitor cookie.
+    pub async fn start_chat(&self) -> (reqwest::StatusCode, Option<(String, String)>, String) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/chat/start/", self.base))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let cookie = set_cookie(&response, "chatcore_visitor");
+        let body = response.text().await.unwrap();
+        let room = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|json| json["room_id"].as_str().map(str::to_owned));
+        (status, room.zip(cookie), body)
+    }
+
+    /// The room's socket with the visitor's cookie, from `after_seq`.
+    pub async fn room_socket(&self, room: &str, cookie: &str, after_seq: u64) -> Socket {
+        let mut request = format!(
+            "ws://127.0.0.1:{}/ws/chat/{room}/?after_seq={after_seq}",
+            self.port
+        )
+        .into_client_request()
+        .unwrap();
+        request
+            .headers_mut()
+            .insert("cookie", cookie.parse().unwrap());
+        request
+            .headers_mut()
+            .insert("origin", self.base.parse().unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((stream, _)) => Socket { stream },
+            Err(error) => panic!("socket for {room} after {after_seq}: {error}"),
+        }
+    }
+}
