@@ -66,6 +66,7 @@ pub struct Metrics {
     connections: Gauge<i64, AtomicI64>,
     queue_length: Gauge<i64, AtomicI64>,
     runtime_tasks: Gauge<i64, AtomicI64>,
+    stalled_connections: Counter,
     messages: Family<SenderLabel, Counter>,
     bot_answers: Family<AnswerLabels, Counter>,
     escalations: Family<ReasonLabel, Counter>,
@@ -103,6 +104,12 @@ impl Metrics {
             "runtime_tasks",
             "Tasks alive on this instance's tokio runtime (read at each scrape); one that only grows is a leak",
             runtime_tasks.clone(),
+        );
+        let stalled_connections = Counter::default();
+        registry.register(
+            "stalled_connections",
+            "WebSocket connections given up on because the client took no frame for 10 s (closed with 1008 'not reading')",
+            stalled_connections.clone(),
         );
         let messages = Family::<SenderLabel, Counter>::default();
         registry.register(
@@ -152,6 +159,7 @@ impl Metrics {
             connections,
             queue_length,
             runtime_tasks,
+            stalled_connections,
             messages,
             bot_answers,
             escalations,
@@ -161,6 +169,11 @@ impl Metrics {
             webhooks,
             intents_seen: std::sync::Mutex::new(std::collections::HashSet::new()),
         }
+    }
+
+    /// A connection given up on because its client stopped reading.
+    pub(crate) fn stalled_connection(&self) {
+        self.stalled_connections.inc();
     }
 
     /// A stored message.

@@ -28,8 +28,8 @@ const PING_EVERY: Duration = Duration::from_secs(30);
 /// How often a waiting visitor's queue place and wait estimate are re-read.
 const QUEUE_REFRESH: Duration = Duration::from_secs(5);
 
-/// A client that does not take a frame within this long is disconnected (close 1008): it cannot
-/// stall anything else, but it is not kept forever either.
+/// A client that does not take a frame within this long is given up on (close 1008 "not reading",
+/// see [`STALLED_CLOSE_GRACE`]): it cannot stall anything else, but it is not kept forever either.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the close frame for a client that stopped reading may wait behind the frames already on
 /// their way: one that reads again within it learns why it was dropped (1008 "not reading"); one
@@ -181,33 +181,77 @@ impl Limiter {
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocket, WsMessage>;
+type Stream = futures_util::stream::SplitStream<WebSocket>;
+
+/// Why a frame did not go out.
+enum SendFailure {
+    /// The client took nothing for [`SEND_TIMEOUT`]: it stopped reading.
+    Stalled,
+    /// The connection is gone.
+    Gone,
+}
 
 /// A frame out, within [`SEND_TIMEOUT`]. The timeout's timer is boxed: inline, it would sit in every
 /// connection's state machine (kept for each idle visitor) for the rare moment a frame goes out.
-async fn send(sink: &mut Sink, frame: &ServerFrame) -> bool {
-    let sent = sink.send(WsMessage::Text(frame.encode().into()));
-    matches!(
-        Box::pin(tokio::time::timeout(SEND_TIMEOUT, sent)).await,
-        Ok(Ok(()))
-    )
+async fn send(sink: &mut Sink, frame: &ServerFrame) -> Result<(), SendFailure> {
+    send_message(sink, WsMessage::Text(frame.encode().into())).await
 }
 
-async fn close(sink: &mut Sink, code: u16, reason: &'static str) {
-    close_within(sink, code, reason, SEND_TIMEOUT).await;
+async fn send_message(sink: &mut Sink, message: WsMessage) -> Result<(), SendFailure> {
+    match Box::pin(tokio::time::timeout(SEND_TIMEOUT, sink.send(message))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(SendFailure::Gone),
+        Err(_) => Err(SendFailure::Stalled),
+    }
 }
 
-/// Closes a connection whose last send timed out: the close frame queues behind what is in flight.
-async fn close_stalled(sink: &mut Sink) {
-    close_within(sink, CLOSE_POLICY, "not reading", STALLED_CLOSE_GRACE).await;
+/// Ends a connection whose send failed. A client that stopped reading gets close 1008 "not reading",
+/// queued behind what is in flight so it learns why if it reads again, and is counted; a connection
+/// that is gone gets nothing.
+async fn give_up(state: &AppState, sink: &mut Sink, stream: &mut Stream, failure: SendFailure) {
+    if let SendFailure::Stalled = failure {
+        state.metrics().stalled_connection();
+        close_within(
+            sink,
+            stream,
+            CLOSE_POLICY,
+            "not reading",
+            STALLED_CLOSE_GRACE,
+        )
+        .await;
+    }
 }
 
-async fn close_within(sink: &mut Sink, code: u16, reason: &'static str, wait: Duration) {
+async fn close(sink: &mut Sink, stream: &mut Stream, code: u16, reason: &'static str) {
+    close_within(sink, stream, code, reason, SEND_TIMEOUT).await;
+}
+
+/// Sends the close frame (waiting up to `wait` for it to go out), then reads until the client's own
+/// close comes back (RFC 6455's closing handshake), within the same bound. Dropping the socket with
+/// data of the client's still unread (a pong, say) would make the kernel reset the connection, and a
+/// reset throws away what the client has not read yet — the close frame and its reason included.
+async fn close_within(
+    sink: &mut Sink,
+    stream: &mut Stream,
+    code: u16,
+    reason: &'static str,
+    wait: Duration,
+) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    let closing = sink.send(WsMessage::Close(Some(frame)));
-    let _ = Box::pin(tokio::time::timeout(wait, closing)).await;
+    let handshake = async {
+        if sink.send(WsMessage::Close(Some(frame))).await.is_err() {
+            return;
+        }
+        while let Some(Ok(message)) = stream.next().await {
+            if let WsMessage::Close(_) = message {
+                return;
+            }
+        }
+    };
+    let _ = Box::pin(tokio::time::timeout(wait, handshake)).await;
 }
 
 /// The status frame of a room, with its queue position and expected wait, or its agent's name.
@@ -243,14 +287,15 @@ async fn room_session(
     let mut feed = match Box::pin(state.chat().follow_room(room.id, after_seq)).await {
         Ok(feed) => feed,
         Err(error) => {
-            send(&mut sink, &ServerFrame::error(&error)).await;
-            close(&mut sink, CLOSE_POLICY, "cannot resume there").await;
+            // Whether it went out or not, this connection ends here.
+            let _ = send(&mut sink, &ServerFrame::error(&error)).await;
+            close(&mut sink, &mut stream, CLOSE_POLICY, "cannot resume there").await;
             return;
         }
     };
     let mut shown_status = Box::pin(status_frame(&state, &room)).await;
-    if !send(&mut sink, &shown_status).await {
-        close_stalled(&mut sink).await;
+    if let Err(failure) = send(&mut sink, &shown_status).await {
+        give_up(&state, &mut sink, &mut stream, failure).await;
         return;
     }
     // While the room waits, rooms ahead get accepted without this room changing: its queue place and
@@ -268,17 +313,17 @@ async fn room_session(
             _ = heartbeat.tick() => {
                 // A peer that answers nothing (not even pongs) is gone: free its connection slot.
                 if last_heard.elapsed() > PING_EVERY * 3 {
-                    close(&mut sink, CLOSE_POLICY, "no answer to pings").await;
+                    close(&mut sink, &mut stream, CLOSE_POLICY, "no answer to pings").await;
                     return;
                 }
                 if let Role::Agent(_, session) = &*role {
                     if !session_still_valid(&state, session).await {
-                        close(&mut sink, CLOSE_POLICY, "session ended").await;
+                        close(&mut sink, &mut stream, CLOSE_POLICY, "session ended").await;
                         return;
                     }
                 }
-                if Box::pin(tokio::time::timeout(SEND_TIMEOUT, sink.send(WsMessage::Ping(Default::default())))).await.is_err() {
-                    close_stalled(&mut sink).await;
+                if let Err(failure) = send_message(&mut sink, WsMessage::Ping(Default::default())).await {
+                    give_up(&state, &mut sink, &mut stream, failure).await;
                     return;
                 }
             }
@@ -286,7 +331,7 @@ async fn room_session(
                 let Ok(current) = state.chat().room(room.id).await else { continue };
                 let frame = Box::pin(status_frame(&state, &current)).await;
                 if frame != shown_status {
-                    if !send(&mut sink, &frame).await { close_stalled(&mut sink).await; return; }
+                    if let Err(failure) = send(&mut sink, &frame).await { give_up(&state, &mut sink, &mut stream, failure).await; return; }
                     shown_status = frame;
                 }
             }
@@ -296,19 +341,19 @@ async fn room_session(
                     Some(Ok(WsMessage::Text(text))) => text,
                     Some(Ok(WsMessage::Binary(_))) => {
                         let error = ServerFrame::Error { code: "binary_frame".into(), message: "frames are JSON text".into() };
-                        if !send(&mut sink, &error).await { close_stalled(&mut sink).await; return; }
+                        if let Err(failure) = send(&mut sink, &error).await { give_up(&state, &mut sink, &mut stream, failure).await; return; }
                         continue;
                     }
                     Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
                     // Closed, or a protocol error (such as an oversized frame): the connection is over.
                     Some(Err(error)) => {
-                        close(&mut sink, read_error_code(&error), "unreadable frame").await;
+                        close(&mut sink, &mut stream, read_error_code(&error), "unreadable frame").await;
                         return;
                     }
                     Some(Ok(WsMessage::Close(_))) | None => return,
                 };
                 if !limiter.frame() {
-                    close(&mut sink, CLOSE_POLICY, "too many frames").await;
+                    close(&mut sink, &mut stream, CLOSE_POLICY, "too many frames").await;
                     return;
                 }
                 let replies = match ClientFrame::decode(&text) {
@@ -316,7 +361,7 @@ async fn room_session(
                     Ok(frame) => Box::pin(handle_frame(&state, &room, &role, frame, &mut limiter)).await,
                 };
                 for reply in &replies {
-                    if !send(&mut sink, reply).await { close_stalled(&mut sink).await; return; }
+                    if let Err(failure) = send(&mut sink, reply).await { give_up(&state, &mut sink, &mut stream, failure).await; return; }
                 }
             }
             event = Box::pin(feed.next()) => {
@@ -332,17 +377,17 @@ async fn room_session(
                         ServerFrame::Typing { sender: sender.kind() }
                     }
                     Ok(Some(_)) => continue,
-                    Ok(None) => { close(&mut sink, CLOSE_GOING_AWAY, "events stopped").await; return; }
+                    Ok(None) => { close(&mut sink, &mut stream, CLOSE_GOING_AWAY, "events stopped").await; return; }
                     Err(error) => ServerFrame::error(&error),
                 };
-                if !send(&mut sink, &frame).await {
+                if let Err(failure) = send(&mut sink, &frame).await {
                     // A client that does not read cannot hold the room up: it is dropped.
-                    close_stalled(&mut sink).await;
+                    give_up(&state, &mut sink, &mut stream, failure).await;
                     return;
                 }
             }
             _ = shutdown.changed() => {
-                close(&mut sink, CLOSE_GOING_AWAY, "server shutting down").await;
+                close(&mut sink, &mut stream, CLOSE_GOING_AWAY, "server shutting down").await;
                 return;
             }
         }
@@ -489,7 +534,8 @@ async fn agents_session(socket: WebSocket, state: AppState, session: crate::auth
     let mut feed = match state.chat().follow_agents().await {
         Ok(feed) => feed,
         Err(error) => {
-            send(&mut sink, &ServerFrame::error(&error)).await;
+            // Whether it went out or not, this connection ends here.
+            let _ = send(&mut sink, &ServerFrame::error(&error)).await;
             return;
         }
     };
@@ -500,13 +546,13 @@ async fn agents_session(socket: WebSocket, state: AppState, session: crate::auth
         tokio::select! {
             _ = heartbeat.tick() => {
                 if !session_still_valid(&state, &session).await {
-                    close(&mut sink, CLOSE_POLICY, "session ended").await;
+                    close(&mut sink, &mut stream, CLOSE_POLICY, "session ended").await;
                     return;
                 }
             }
             incoming = stream.next() => match incoming {
                 Some(Err(error)) => {
-                    close(&mut sink, read_error_code(&error), "unreadable frame").await;
+                    close(&mut sink, &mut stream, read_error_code(&error), "unreadable frame").await;
                     return;
                 }
                 Some(Ok(WsMessage::Close(_))) | None => return,
@@ -524,13 +570,13 @@ async fn agents_session(socket: WebSocket, state: AppState, session: crate::auth
                     Some(Delivery::Lagged { .. }) => ServerFrame::Error { code: "lagged".into(), message: "events were missed; reload".into() },
                     None => return,
                 };
-                if !send(&mut sink, &frame).await {
-                    close_stalled(&mut sink).await;
+                if let Err(failure) = send(&mut sink, &frame).await {
+                    give_up(&state, &mut sink, &mut stream, failure).await;
                     return;
                 }
             }
             _ = shutdown.changed() => {
-                close(&mut sink, CLOSE_GOING_AWAY, "server shutting down").await;
+                close(&mut sink, &mut stream, CLOSE_GOING_AWAY, "server shutting down").await;
                 return;
             }
         }

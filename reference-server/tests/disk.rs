@@ -23,11 +23,31 @@ struct Namespace {
     shell: Child,
     input: ChildStdin,
     output: BufReader<ChildStdout>,
+    /// Servers started and not yet stopped: killed if the test ends early.
+    servers: Vec<u32>,
 }
 
+const NEEDS_NAMESPACES: &str = "this test runs the server on a small tmpfs in a user and mount \
+    namespace of its own (no privileges needed): it needs `unshare` from util-linux and a kernel \
+    and container that allow unprivileged user namespaces (sysctl \
+    kernel.unprivileged_userns_clone=1; Docker's default seccomp profile and Ubuntu 24.04's \
+    AppArmor policy forbid them)";
+
 impl Namespace {
-    /// Starts the shell, with `env` set for everything it runs.
+    /// Starts the shell; `configure` sets what everything it runs inherits (the server's settings).
     fn start(configure: impl FnOnce(&mut Command)) -> Namespace {
+        // Asked first, on its own, so that a machine that cannot gets this message and not a broken
+        // pipe.
+        let probe = Command::new("unshare")
+            .args(["--user", "--map-root-user", "--mount", "sh", "-c"])
+            .arg("mount -t tmpfs probe /mnt")
+            .output()
+            .unwrap_or_else(|error| panic!("{NEEDS_NAMESPACES}: {error}"));
+        assert!(
+            probe.status.success(),
+            "{NEEDS_NAMESPACES}: {}",
+            String::from_utf8_lossy(&probe.stderr)
+        );
         let mut command = Command::new("unshare");
         command
             .args(["--user", "--map-root-user", "--mount", "sh", "-s"])
@@ -35,32 +55,27 @@ impl Namespace {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         configure(&mut command);
-        let mut shell = command.spawn().unwrap_or_else(|error| {
-            panic!(
-                "this test runs the server in a user and mount namespace of its own and needs \
-                 `unshare` (util-linux: apt-get install -y util-linux): {error}"
-            )
-        });
+        let mut shell = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("{NEEDS_NAMESPACES}: {error}"));
         let input = shell.stdin.take().unwrap();
         let output = BufReader::new(shell.stdout.take().unwrap());
-        let mut namespace = Namespace {
+        Namespace {
             shell,
             input,
             output,
-        };
-        let (status, out) = namespace.run("id -u");
-        assert_eq!(
-            (status, out.trim()),
-            (0, "0"),
-            "unshare could not make a user namespace here (kernel.unprivileged_userns_clone=0, or \
-             a container that forbids it); this test needs one"
-        );
-        namespace
+            servers: Vec::new(),
+        }
     }
 
-    /// Runs `script` in the shell; its exit status and what it printed.
+    /// Runs `script` in the shell; its exit status and what it printed (standard error included).
     fn run(&mut self, script: &str) -> (i32, String) {
-        writeln!(self.input, "{script}\necho \"__status $?\"").unwrap();
+        // The marker starts a line of its own even when the script's output does not end one.
+        writeln!(
+            self.input,
+            "{{ {script}\n}} 2>&1\nprintf '\\n__status %s\\n' $?"
+        )
+        .unwrap();
         self.input.flush().unwrap();
         let mut printed = String::new();
         loop {
@@ -82,20 +97,31 @@ impl Namespace {
         let binary = env!("CARGO_BIN_EXE_reference-server");
         let (status, out) = self.run(&format!("'{binary}' >>'{}' 2>&1 &\necho $!", log.display()));
         assert_eq!(status, 0);
-        out.trim().parse().unwrap()
+        let pid = out.trim().parse().unwrap();
+        self.servers.push(pid);
+        pid
     }
 
-    /// SIGTERM and wait: the server finishes its writes and closes the database.
+    /// SIGTERM, then up to 30 s for the server to finish its writes, close the database and exit
+    /// with success; SIGKILL after that.
     fn stop_server(&mut self, pid: u32) {
-        let (status, _) = self.run(&format!("kill -TERM {pid}; wait {pid}"));
-        assert_eq!(status, 0, "the server's exit status after SIGTERM");
+        self.servers.retain(|&running| running != pid);
+        let (status, out) = self.run(&format!(
+            // The server is this shell's child: its pid stays its own until `wait` reaps it.
+            "kill -TERM {pid}\ni=0\nwhile kill -0 {pid} 2>/dev/null && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done\nkill -KILL {pid} 2>/dev/null\nwait {pid}"
+        ));
+        assert_eq!(status, 0, "the server's exit status after SIGTERM: {out}");
     }
 }
 
 impl Drop for Namespace {
     fn drop(&mut self) {
-        // Whatever still runs in the namespace goes with it.
-        let _ = writeln!(self.input, "kill -KILL $(jobs -p) 2>/dev/null; exit");
+        // A test that failed half-way leaves no server behind; the tmpfs goes with the namespace.
+        for pid in &self.servers {
+            let _ = writeln!(self.input, "kill -KILL {pid}");
+        }
+        let _ = writeln!(self.input, "exit");
+        let _ = self.input.flush();
         let _ = self.shell.wait();
     }
 }
@@ -110,7 +136,7 @@ async fn send(socket: &mut Socket, client_id: &str) -> (Option<u64>, Option<Valu
     let (mut seq, mut error) = (None, None);
     loop {
         let patience = if error.is_some() {
-            Duration::from_millis(500)
+            Duration::from_secs(2)
         } else {
             Duration::from_secs(20)
         };
@@ -226,7 +252,8 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_and_a_read_only_dat
         if refused.len() == 2 {
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Two messages a second is what a connection may keep sending (after a burst of ten).
+        tokio::time::sleep(Duration::from_millis(600)).await;
     }
     assert!(
         !refused.is_empty(),

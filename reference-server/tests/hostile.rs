@@ -603,9 +603,17 @@ async fn a_client_that_stops_reading_stalls_nobody_and_is_closed_with_1008() {
     assert_eq!(last, LINES);
     // The server gives up on a socket that takes nothing for 10 s (its send times out) instead of
     // buffering without end, and queues a close frame behind what the kernel holds. A client that
-    // starts reading again finds the frames it was sent, then close 1008 "not reading", then the
-    // end; the rest of the chat is not there: it resumes by seq on a new connection.
-    tokio::time::sleep(Duration::from_secs(12)).await;
+    // starts reading again within the grace finds the frames it was sent, then close 1008 "not
+    // reading", then the end; the rest of the chat is not there: it resumes by seq on a new
+    // connection.
+    let waiting = std::time::Instant::now();
+    while server.metric("chatcore_stalled_connections_total").await != Some(1.0) {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(30),
+            "the server never gave up on the socket that reads nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let mut last_line = 0u64;
     let mut close_frame = None;
     let ended = loop {

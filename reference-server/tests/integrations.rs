@@ -8,7 +8,7 @@ use chatcore::{ClosedBy, MessageStore, OpenRoom};
 use serde_json::Value;
 
 mod support;
-use support::TestServer;
+use support::{metric_sample, TestServer};
 
 const WEBHOOK_SECRET: &str = "webhook secret for the tests";
 
@@ -221,13 +221,6 @@ async fn bad_webhook_settings_are_refused_at_start() {
 }
 
 /// The value of a sample line (`name{labels} value`) in a metrics page.
-fn sample(page: &str, line_start: &str) -> Option<f64> {
-    page.lines()
-        .find(|line| line.starts_with(line_start))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|value| value.parse().ok())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_what_happened() {
     let server = TestServer::start_with(|options| {
@@ -291,9 +284,9 @@ async fn metrics_count_what_happened() {
         ("chatcore_room_events_total{event=\"escalated\"}", 1.0),
         ("chatcore_connections", 1.0),
     ] {
-        assert_eq!(sample(&page, line), Some(value), "{line} in\n{page}");
+        assert_eq!(metric_sample(&page, line), Some(value), "{line} in\n{page}");
     }
-    let tasks = sample(&page, "chatcore_runtime_tasks").unwrap_or(0.0);
+    let tasks = metric_sample(&page, "chatcore_runtime_tasks").unwrap_or(0.0);
     assert!(
         tasks >= 1.0,
         "the runtime's live tasks (at least the idle sweep and this connection): {page}"
@@ -330,7 +323,7 @@ async fn backend_errors_are_counted_by_operation() {
     assert!(metered.rules_version().await.is_err());
     let page = metrics.render(0, None);
     assert_eq!(
-        sample(
+        metric_sample(
             &page,
             "chatcore_backend_errors_total{operation=\"rules_version\"}"
         ),
@@ -338,7 +331,7 @@ async fn backend_errors_are_counted_by_operation() {
         "{page}"
     );
     assert_eq!(
-        sample(
+        metric_sample(
             &page,
             "chatcore_backend_errors_total{operation=\"get_room\"}"
         ),

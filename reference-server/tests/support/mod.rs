@@ -178,6 +178,12 @@ impl TestServer {
         (client, session, status)
     }
 
+    /// One value from this server's `/metrics` (read over loopback).
+    pub async fn metric(&self, line_start: &str) -> Option<f64> {
+        let page = self.client().get(self.url("/metrics")).send().await.ok()?;
+        metric_sample(&page.text().await.ok()?, line_start)
+    }
+
     pub async fn socket(
         &self,
         path: &str,
@@ -205,6 +211,14 @@ impl TestServer {
             Err(e) => panic!("websocket connect failed: {e}"),
         }
     }
+}
+
+/// The value on the first line of a `/metrics` page that starts with `line_start`.
+pub fn metric_sample(page: &str, line_start: &str) -> Option<f64> {
+    page.lines()
+        .find(|line| line.starts_with(line_start))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
 }
 
 /// `name=value` of a cookie the response sets (not a deletion).
