@@ -20,6 +20,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use benches::quantile;
 use clap::{Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -142,6 +143,8 @@ fn refuse_non_loopback(url: &str) -> Result<(), String> {
 fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A stalled server fails a request instead of stalling the generator (and its reports).
+        .timeout(REPLY_TIMEOUT)
         .build()
         .unwrap_or_else(|e| panic!("HTTP client: {e}"))
 }
@@ -351,6 +354,8 @@ struct OpenLoopSamples {
     lateness: std::sync::Mutex<Vec<Duration>>,
     sent: std::sync::atomic::AtomicU64,
     errors: std::sync::Mutex<Vec<String>>,
+    /// Told once every room is open and the first messages are about to go.
+    load_started: tokio::sync::Notify,
 }
 
 impl OpenLoopSamples {
@@ -392,6 +397,7 @@ async fn open_loop(
         run_for.as_secs()
     );
     let deadline = Instant::now() + run_for;
+    samples.load_started.notify_one();
     let tasks: Vec<_> = visitors
         .into_iter()
         .enumerate()
@@ -478,7 +484,6 @@ async fn open_loop(
 
 async fn open(cli: &Cli, rooms: usize, rate: f64, seconds: u64) {
     let samples = Arc::new(OpenLoopSamples::default());
-    let started = Instant::now();
     open_loop(
         cli,
         rooms,
@@ -487,13 +492,12 @@ async fn open(cli: &Cli, rooms: usize, rate: f64, seconds: u64) {
         samples.clone(),
     )
     .await;
-    let elapsed = started.elapsed().saturating_sub(Duration::from_secs(2));
     let sent = samples.take_sent();
     let mut latencies = OpenLoopSamples::take(&samples.latencies);
     let mut lateness = OpenLoopSamples::take(&samples.lateness);
     println!(
         "sent {sent} ({:.0}/s), answered {} ({:.1} %)",
-        sent as f64 / elapsed.as_secs_f64(),
+        sent as f64 / seconds.max(1) as f64,
         latencies.len(),
         latencies.len() as f64 * 100.0 / sent.max(1) as f64
     );
@@ -514,7 +518,8 @@ struct ProcessReading {
     rss_kib: u64,
     /// The heap and stacks: what a leak grows. The rest of RSS is mapped files (the database).
     anon_kib: u64,
-    open_files: usize,
+    /// `None` when `/proc/<pid>/fd` cannot be read (a server of another user).
+    open_files: Option<usize>,
     threads: u64,
 }
 
@@ -533,7 +538,9 @@ fn process_reading(pid: u32) -> Option<ProcessReading> {
         rss_kib: field("VmRSS:")?,
         anon_kib: field("RssAnon:")?,
         threads: field("Threads:")?,
-        open_files: std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count(),
+        open_files: std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .ok()
+            .map(Iterator::count),
     })
 }
 
@@ -562,31 +569,107 @@ struct SoakRow {
     process: Option<ProcessReading>,
     tasks: Option<f64>,
     connections: Option<f64>,
-    p50: Duration,
-    p99: Duration,
-    max: Duration,
+    sent: u64,
+    /// Reply latencies of the interval, sorted.
+    latencies: Vec<Duration>,
+    /// The generator's own lateness in sending, sorted.
+    lateness: Vec<Duration>,
+    errors: usize,
 }
 
-fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
+impl SoakRow {
+    const HEADER: &'static str = "minute  sent/s answers  RSS MiB heap MiB  files threads  tasks  conns  p50 ms  p99 ms  max ms late p99  errors";
+
+    fn print(&self, seconds: f64) {
+        let ms = |d: Duration| format!("{:.2}", millis(d));
+        let latency = |q: f64| {
+            if self.latencies.is_empty() {
+                "–".to_owned()
+            } else {
+                ms(quantile(&self.latencies, q))
+            }
+        };
+        let unknown = || "?".to_owned();
+        println!(
+            "{:>6.1} {:>7.0} {:>7} {:>8} {:>8} {:>6} {:>7} {:>6} {:>6} {:>7} {:>7} {:>7} {:>8} {:>7}",
+            self.minute,
+            self.sent as f64 / seconds,
+            self.latencies.len(),
+            self.process
+                .map_or_else(unknown, |p| format!("{:.1}", p.rss_kib as f64 / 1024.0)),
+            self.process
+                .map_or_else(unknown, |p| format!("{:.1}", p.anon_kib as f64 / 1024.0)),
+            self.process
+                .and_then(|p| p.open_files)
+                .map_or_else(unknown, |n| n.to_string()),
+            self.process.map_or_else(unknown, |p| p.threads.to_string()),
+            self.tasks.map_or_else(unknown, |t| t.to_string()),
+            self.connections.map_or_else(unknown, |c| c.to_string()),
+            latency(0.50),
+            latency(0.99),
+            latency(1.0),
+            if self.lateness.is_empty() {
+                "–".to_owned()
+            } else {
+                ms(quantile(&self.lateness, 0.99))
+            },
+            self.errors
+        );
     }
-    sorted[((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// Reads one interval: what the samples gathered since the last one, and the server's state now.
+async fn soak_row(
+    samples: &OpenLoopSamples,
+    started: Instant,
+    errors_before: &mut usize,
+    server_pid: u32,
+    http: &reqwest::Client,
+    base: &str,
+) -> SoakRow {
+    let mut latencies = OpenLoopSamples::take(&samples.latencies);
+    latencies.sort();
+    let mut lateness = OpenLoopSamples::take(&samples.lateness);
+    lateness.sort();
+    let errors_now = samples
+        .errors
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .len();
+    let errors = errors_now - *errors_before;
+    *errors_before = errors_now;
+    SoakRow {
+        minute: started.elapsed().as_secs_f64() / 60.0,
+        sent: samples.take_sent(),
+        latencies,
+        lateness,
+        errors,
+        process: process_reading(server_pid),
+        tasks: scrape_gauge(http, base, "chatcore_runtime_tasks").await,
+        connections: scrape_gauge(http, base, "chatcore_connections").await,
+    }
 }
 
 async fn soak(cli: &Cli, rooms: usize, rate: f64, minutes: u64, every: u64, server_pid: u32) {
+    let http = http_client();
+    // A first scrape opens the keep-alive connection the reports reuse, so the "before" count of
+    // the server's open files already includes it.
+    let tasks_before = scrape_gauge(&http, &cli.url, "chatcore_runtime_tasks").await;
     let Some(before) = process_reading(server_pid) else {
         eprintln!("no process {server_pid} to watch (the server's pid, on this machine)");
         std::process::exit(2);
     };
-    let http = http_client();
-    let tasks_before = scrape_gauge(&http, &cli.url, "chatcore_runtime_tasks").await;
     let show = |value: Option<f64>| value.map_or_else(|| "?".to_owned(), |v| v.to_string());
+    let files = |reading: &ProcessReading| {
+        reading
+            .open_files
+            .map_or_else(|| "?".to_owned(), |n| n.to_string())
+    };
     println!(
         "before: RSS {} KiB ({} KiB heap and stacks), {} open files, {} threads, {} runtime tasks",
         before.rss_kib,
         before.anon_kib,
-        before.open_files,
+        files(&before),
         before.threads,
         show(tasks_before)
     );
@@ -596,65 +679,36 @@ async fn soak(cli: &Cli, rooms: usize, rate: f64, minutes: u64, every: u64, serv
         let (samples, base, http) = (samples.clone(), cli.url.clone(), http.clone());
         let every = Duration::from_secs(every.max(1));
         tokio::spawn(async move {
+            // Intervals count from the moment every room is open.
+            samples.load_started.notified().await;
             let started = Instant::now();
+            let mut last = started;
+            let mut errors_seen = 0;
             let mut rows = Vec::new();
-            let mut tick = tokio::time::interval_at((Instant::now() + every).into(), every);
-            println!(
-                "{:>6} {:>7} {:>7} {:>8} {:>8} {:>8} {:>7} {:>6} {:>6} {:>7} {:>7} {:>7} {:>6}",
-                "minute",
-                "sent/s",
-                "answers",
-                "rss MiB",
-                "anon MiB",
-                "open fds",
-                "threads",
-                "tasks",
-                "conns",
-                "p50 ms",
-                "p99 ms",
-                "max ms",
-                "errors"
-            );
+            let mut tick = tokio::time::interval_at((started + every).into(), every);
+            println!("{}", SoakRow::HEADER);
             loop {
-                tokio::select! {
-                    _ = tick.tick() => {}
-                    _ = &mut stopped => return rows,
-                }
-                let sent = samples.take_sent();
-                let mut latencies = OpenLoopSamples::take(&samples.latencies);
-                latencies.sort();
-                let errors = samples
-                    .errors
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .len();
-                let row = SoakRow {
-                    minute: started.elapsed().as_secs_f64() / 60.0,
-                    process: process_reading(server_pid),
-                    tasks: scrape_gauge(&http, &base, "chatcore_runtime_tasks").await,
-                    connections: scrape_gauge(&http, &base, "chatcore_connections").await,
-                    p50: quantile(&latencies, 0.50),
-                    p99: quantile(&latencies, 0.99),
-                    max: quantile(&latencies, 1.0),
+                let done = tokio::select! {
+                    _ = tick.tick() => false,
+                    _ = &mut stopped => true,
                 };
-                println!(
-                    "{:>6.1} {:>7.0} {:>7} {:>8.1} {:>8.1} {:>8} {:>7} {:>6} {:>6} {:>7.2} {:>7.2} {:>7.2} {:>6}",
-                    row.minute,
-                    sent as f64 / every.as_secs_f64(),
-                    latencies.len(),
-                    row.process.map_or(0.0, |p| p.rss_kib as f64 / 1024.0),
-                    row.process.map_or(0.0, |p| p.anon_kib as f64 / 1024.0),
-                    row.process.map_or(0, |p| p.open_files),
-                    row.process.map_or(0, |p| p.threads),
-                    show(row.tasks),
-                    show(row.connections),
-                    millis(row.p50),
-                    millis(row.p99),
-                    millis(row.max),
-                    errors
-                );
-                if !latencies.is_empty() {
+                let row = soak_row(
+                    &samples,
+                    started,
+                    &mut errors_seen,
+                    server_pid,
+                    &http,
+                    &base,
+                )
+                .await;
+                // The last, partial interval is shown when anything happened in it.
+                if !done || row.sent > 0 || !row.latencies.is_empty() {
+                    row.print(last.elapsed().as_secs_f64());
                     rows.push(row);
+                }
+                last = Instant::now();
+                if done {
+                    return rows;
                 }
             }
         })
@@ -673,11 +727,23 @@ async fn soak(cli: &Cli, rooms: usize, rate: f64, minutes: u64, every: u64, serv
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = process_reading(server_pid);
     let tasks_after = scrape_gauge(&http, &cli.url, "chatcore_runtime_tasks").await;
+    let sent: u64 = rows.iter().map(|row| row.sent).sum();
+    let answered: usize = rows.iter().map(|row| row.latencies.len()).sum();
     println!("summary:");
+    println!(
+        "  sent {sent}, answered {answered} ({:.2} %), unanswered {}",
+        answered as f64 * 100.0 / sent.max(1) as f64,
+        sent.saturating_sub(answered as u64)
+    );
     // The first interval includes the rooms' start; steady state is measured from the second.
     let steady: Vec<&SoakRow> = rows.iter().skip(1).collect();
-    // A leak grows the heap; the rest of RSS is the database's mapped pages (bounded by SQLite's
-    // mmap_size), which grow with the file until that bound and are the kernel's to reclaim.
+    let silent = steady.iter().filter(|row| row.latencies.is_empty()).count();
+    if silent > 0 {
+        println!("  intervals without a single answer: {silent}");
+    }
+    // A leak grows the heap; the rest of RSS is the database's mapped pages (SQLite's mmap_size
+    // bounds them: the connections map the same file, so they share the pages), which grow with
+    // the file until that bound and are the kernel's to reclaim.
     let heap: Vec<u64> = steady
         .iter()
         .filter_map(|row| row.process.map(|p| p.anon_kib))
@@ -699,18 +765,32 @@ async fn soak(cli: &Cli, rooms: usize, rate: f64, minutes: u64, every: u64, serv
             );
         }
     }
-    let p99s: Vec<Duration> = steady.iter().map(|row| row.p99).collect();
-    if let (Some(low), Some(high)) = (p99s.iter().min(), p99s.iter().max()) {
-        let mut sorted = p99s.clone();
-        sorted.sort();
+    let answered_rows: Vec<&&SoakRow> = steady
+        .iter()
+        .filter(|row| !row.latencies.is_empty())
+        .collect();
+    let mut p99s: Vec<Duration> = answered_rows
+        .iter()
+        .map(|row| quantile(&row.latencies, 0.99))
+        .collect();
+    p99s.sort();
+    let p50s: Vec<Duration> = answered_rows
+        .iter()
+        .map(|row| quantile(&row.latencies, 0.50))
+        .collect();
+    let worst = answered_rows
+        .iter()
+        .map(|row| quantile(&row.latencies, 1.0))
+        .max();
+    if let (Some(low), Some(high), Some(worst)) = (p99s.first(), p99s.last(), worst) {
         println!(
             "  p99 per interval: {:.2}–{:.2} ms (median {:.2} ms); p50 {:.2}–{:.2} ms; worst max {:.2} ms",
             millis(*low),
             millis(*high),
-            millis(quantile(&sorted, 0.5)),
-            millis(steady.iter().map(|r| r.p50).min().unwrap_or_default()),
-            millis(steady.iter().map(|r| r.p50).max().unwrap_or_default()),
-            millis(steady.iter().map(|r| r.max).max().unwrap_or_default()),
+            millis(quantile(&p99s, 0.5)),
+            millis(p50s.iter().min().copied().unwrap_or_default()),
+            millis(p50s.iter().max().copied().unwrap_or_default()),
+            millis(worst),
         );
     }
     if let Some(after) = after {
@@ -718,8 +798,8 @@ async fn soak(cli: &Cli, rooms: usize, rate: f64, minutes: u64, every: u64, serv
             "  after the rooms closed: RSS {} KiB ({} KiB heap and stacks), open files {} → {}, threads {} → {}, runtime tasks {} → {}",
             after.rss_kib,
             after.anon_kib,
-            before.open_files,
-            after.open_files,
+            files(&before),
+            files(&after),
             before.threads,
             after.threads,
             show(tasks_before),
