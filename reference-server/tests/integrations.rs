@@ -283,14 +283,25 @@ async fn metrics_count_what_happened() {
         ("chatcore_queue_length", 1.0),
         ("chatcore_room_events_total{event=\"escalated\"}", 1.0),
         ("chatcore_connections", 1.0),
+        ("chatcore_stalled_connections_total", 0.0),
     ] {
         assert_eq!(metric_sample(&page, line), Some(value), "{line} in\n{page}");
     }
-    let tasks = metric_sample(&page, "chatcore_runtime_tasks").unwrap_or(0.0);
-    assert!(
-        tasks >= 1.0,
-        "the runtime's live tasks (at least the idle sweep and this connection): {page}"
-    );
+    // The socket's own task is among the live ones: it goes when the socket closes.
+    let tasks_open = metric_sample(&page, "chatcore_runtime_tasks").unwrap();
+    socket.stream.close(None).await.unwrap();
+    let closing = std::time::Instant::now();
+    loop {
+        let tasks = server.metric("chatcore_runtime_tasks").await.unwrap();
+        if tasks < tasks_open {
+            break;
+        }
+        assert!(
+            closing.elapsed() < std::time::Duration::from_secs(5),
+            "still {tasks} live tasks after the socket closed ({tasks_open} with it open)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert!(page.trim_end().ends_with("# EOF"));
     // Through a reverse proxy on the same host the peer is loopback too: a forwarded request
     // needs the token.

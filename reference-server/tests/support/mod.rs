@@ -190,26 +190,35 @@ impl TestServer {
         cookie: Option<&str>,
         origin: Option<&str>,
     ) -> Result<Socket, u16> {
-        let mut request = format!("ws://{}{path}", self.addr)
-            .into_client_request()
-            .unwrap();
-        if let Some(cookie) = cookie {
-            request
-                .headers_mut()
-                .insert("cookie", cookie.parse().unwrap());
+        connect(&self.addr.to_string(), path, cookie, origin).await
+    }
+}
+
+/// A WebSocket to `ws://{addr}{path}` with these headers; the HTTP status when the handshake is
+/// refused.
+pub async fn connect(
+    addr: &str,
+    path: &str,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+) -> Result<Socket, u16> {
+    let mut request = format!("ws://{addr}{path}").into_client_request().unwrap();
+    if let Some(cookie) = cookie {
+        request
+            .headers_mut()
+            .insert("cookie", cookie.parse().unwrap());
+    }
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((stream, _)) => Ok(Socket { stream }),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
         }
-        if let Some(origin) = origin {
-            request
-                .headers_mut()
-                .insert("origin", origin.parse().unwrap());
-        }
-        match tokio_tungstenite::connect_async(request).await {
-            Ok((stream, _)) => Ok(Socket { stream }),
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                Err(response.status().as_u16())
-            }
-            Err(e) => panic!("websocket connect failed: {e}"),
-        }
+        Err(e) => panic!("websocket connect failed: {e}"),
     }
 }
 
@@ -416,21 +425,14 @@ impl Remote {
 
     /// The room's socket with the visitor's cookie, from `after_seq`.
     pub async fn room_socket(&self, room: &str, cookie: &str, after_seq: u64) -> Socket {
-        let mut request = format!(
-            "ws://127.0.0.1:{}/ws/chat/{room}/?after_seq={after_seq}",
-            self.port
+        let path = format!("/ws/chat/{room}/?after_seq={after_seq}");
+        connect(
+            &format!("127.0.0.1:{}", self.port),
+            &path,
+            Some(cookie),
+            Some(&self.base),
         )
-        .into_client_request()
-        .unwrap();
-        request
-            .headers_mut()
-            .insert("cookie", cookie.parse().unwrap());
-        request
-            .headers_mut()
-            .insert("origin", self.base.parse().unwrap());
-        match tokio_tungstenite::connect_async(request).await {
-            Ok((stream, _)) => Socket { stream },
-            Err(error) => panic!("socket for {room} after {after_seq}: {error}"),
-        }
+        .await
+        .unwrap_or_else(|status| panic!("socket for {room} after {after_seq}: {status}"))
     }
 }
