@@ -137,7 +137,9 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
                 ))
             })?;
             let path = options.data_dir.join("chat.db");
-            let store = SqliteStore::open_async(&path, SqliteOptions::default())
+            let sqlite =
+                SqliteOptions::default().wal_checkpoint_bytes(options.sqlite_wal_mib * 1024 * 1024);
+            let store = SqliteStore::open_async(&path, sqlite)
                 .await
                 .map_err(|source| SetupError::Backend {
                     backend: "sqlite",

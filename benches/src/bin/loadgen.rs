@@ -701,9 +701,13 @@ async fn soak(cli: &Cli, rooms: usize, rate: f64, minutes: u64, every: u64, serv
                     &base,
                 )
                 .await;
-                // The last, partial interval is shown when anything happened in it.
+                let length = last.elapsed();
+                // The last, partial interval is shown when anything happened in it, and counted in
+                // the summary only when it is long enough to mean something.
                 if !done || row.sent > 0 || !row.latencies.is_empty() {
-                    row.print(last.elapsed().as_secs_f64());
+                    row.print(length.as_secs_f64());
+                }
+                if !done || length >= every / 2 {
                     rows.push(row);
                 }
                 last = Instant::now();

@@ -336,6 +336,7 @@ pub fn options(data_dir: &std::path::Path) -> Options {
         addr: ([127, 0, 0, 1], 0).into(),
         backend: Backend::Sqlite,
         data_dir: data_dir.to_path_buf(),
+        sqlite_wal_mib: 4,
         chat_timeout: 3600,
         max_message_length: 1000,
         admin_password: Some(ADMIN_PASSWORD.into()),
