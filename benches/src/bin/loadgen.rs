@@ -685,6 +685,8 @@ async fn soak(cli: &Cli, rooms: usize, rate: f64, minutes: u64, every: u64, serv
             let mut last = started;
             let mut errors_seen = 0;
             let mut rows = Vec::new();
+            // Totals count every interval, the short last one too.
+            let (mut sent_total, mut answered_total) = (0u64, 0usize);
             let mut tick = tokio::time::interval_at((started + every).into(), every);
             println!("{}", SoakRow::HEADER);
             loop {
@@ -707,12 +709,14 @@ async fn soak(cli: &Cli, rooms: usize, rate: f64, minutes: u64, every: u64, serv
                 if !done || row.sent > 0 || !row.latencies.is_empty() {
                     row.print(length.as_secs_f64());
                 }
+                sent_total += row.sent;
+                answered_total += row.latencies.len();
                 if !done || length >= every / 2 {
                     rows.push(row);
                 }
                 last = Instant::now();
                 if done {
-                    return rows;
+                    return (rows, sent_total, answered_total);
                 }
             }
         })
@@ -726,13 +730,11 @@ async fn soak(cli: &Cli, rooms: usize, rate: f64, minutes: u64, every: u64, serv
     )
     .await;
     let _ = stop.send(());
-    let rows = reporter.await.unwrap_or_default();
+    let (rows, sent, answered) = reporter.await.unwrap_or_default();
     // The connections are closed: what the server holds now should be what it held before.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = process_reading(server_pid);
     let tasks_after = scrape_gauge(&http, &cli.url, "chatcore_runtime_tasks").await;
-    let sent: u64 = rows.iter().map(|row| row.sent).sum();
-    let answered: usize = rows.iter().map(|row| row.latencies.len()).sum();
     println!("summary:");
     println!(
         "  sent {sent}, answered {answered} ({:.2} %), unanswered {}",
