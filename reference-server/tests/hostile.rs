@@ -121,21 +121,6 @@ async fn next_error(socket: &mut Socket) -> Value {
     socket.until(|frame| frame["type"] == "error").await
 }
 
-/// A fresh visitor with an open socket, past the status and welcome frames.
-async fn visitor_socket(server: &TestServer) -> (String, String, Socket) {
-    let (_client, room, cookie) = server.visitor().await;
-    let mut socket = server
-        .socket(
-            &format!("/ws/chat/{room}/"),
-            Some(&cookie),
-            Some(&server.base),
-        )
-        .await
-        .unwrap();
-    socket.until(|frame| frame["sender"] == "bot").await;
-    (room, cookie, socket)
-}
-
 /// What must not change: rules, accounts, and each listed room's messages.
 async fn snapshot(server: &TestServer, rooms: &[&str]) -> Value {
     let chat = server.state.chat();
@@ -166,8 +151,8 @@ async fn raw_http(server: &TestServer, request: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bad_input_catalogue() {
     let server = TestServer::start().await;
-    let (room, _cookie, mut socket) = visitor_socket(&server).await;
-    let (other_room, _other_cookie, mut other) = visitor_socket(&server).await;
+    let (room, _cookie, mut socket) = server.visitor_socket().await;
+    let (other_room, _other_cookie, mut other) = server.visitor_socket().await;
     let (admin, _, _) = server.login("admin", ADMIN_PASSWORD).await;
     let csrf = server.api_csrf(&admin).await;
     let before = snapshot(&server, &[&room, &other_room]).await;
@@ -438,10 +423,10 @@ async fn the_bad_input_catalogue() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn floods_and_huge_frames_close_only_their_own_connection() {
     let server = TestServer::start().await;
-    let (_room, _cookie, mut bystander) = visitor_socket(&server).await;
+    let (_room, _cookie, mut bystander) = server.visitor_socket().await;
 
     // A 1 MB frame: over the transport limit, the connection is closed with "message too big".
-    let (_, _, mut huge) = visitor_socket(&server).await;
+    let (_, _, mut huge) = server.visitor_socket().await;
     let _ = huge
         .stream
         .send(WsMessage::Text("x".repeat(1 << 20).into()))
@@ -450,7 +435,7 @@ async fn floods_and_huge_frames_close_only_their_own_connection() {
     assert_eq!(close, Some(1009), "message too big");
 
     // 10,000 frames as fast as possible: closed as a policy violation.
-    let (_, _, mut flood) = visitor_socket(&server).await;
+    let (_, _, mut flood) = server.visitor_socket().await;
     for _ in 0..10_000 {
         if flood
             .stream
@@ -475,7 +460,7 @@ async fn floods_and_huge_frames_close_only_their_own_connection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_token_replayed_after_close_changes_nothing() {
     let server = TestServer::start().await;
-    let (room, cookie, mut socket) = visitor_socket(&server).await;
+    let (room, cookie, mut socket) = server.visitor_socket().await;
     socket.send(json!({"type": "close"})).await;
     socket
         .until(|frame| frame["type"] == "status" && frame["status"] == "closed")
@@ -506,7 +491,7 @@ async fn a_visitor_token_replayed_after_close_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_messages_is_limited_per_connection() {
     let server = TestServer::start().await;
-    let (room, _cookie, mut socket) = visitor_socket(&server).await;
+    let (room, _cookie, mut socket) = server.visitor_socket().await;
     let before = server
         .state
         .chat()
@@ -559,7 +544,7 @@ async fn a_burst_of_messages_is_limited_per_connection() {
 async fn a_client_that_stops_reading_stalls_nobody_and_is_closed_with_1008() {
     let server = TestServer::start().await;
     let chat = server.state.chat();
-    let (room, _cookie, mut never_reads) = visitor_socket(&server).await;
+    let (room, _cookie, mut never_reads) = server.visitor_socket().await;
     let room_id: chatcore::RoomId = room.parse().unwrap();
     let admin = chat.find_agent("admin").await.unwrap().unwrap();
     chat.request_escalation(room_id).await.unwrap();

@@ -227,17 +227,7 @@ async fn metrics_count_what_happened() {
         options.metrics_token = Some("metrics token".into());
     })
     .await;
-    let (_visitor, room, cookie) = server.visitor().await;
-    let mut socket = server
-        .socket(
-            &format!("/ws/chat/{room}/"),
-            Some(&cookie),
-            Some(&server.base),
-        )
-        .await
-        .unwrap();
-    socket.next().await; // status
-    socket.next().await; // welcome
+    let (_room, _cookie, mut socket) = server.visitor_socket().await;
     for text in ["hello", "blue moon", "I want to talk to a human"] {
         socket
             .send(serde_json::json!({"type": "message", "text": text}))

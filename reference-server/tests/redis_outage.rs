@@ -20,16 +20,7 @@ async fn the_server_rides_out_a_redis_restart() {
         options.secret = Some(reference_server::auth::Secret::random().to_text());
     })
     .await;
-    let (_visitor, room, cookie) = server.visitor().await;
-    let mut socket = server
-        .socket(
-            &format!("/ws/chat/{room}/"),
-            Some(&cookie),
-            Some(&server.base),
-        )
-        .await
-        .unwrap();
-    socket.until(|frame| frame["sender"] == "bot").await;
+    let (room, cookie, mut socket) = server.visitor_socket().await;
     let (_agent, session, _) = server.login("admin", ADMIN_PASSWORD).await;
     let mut feed = server
         .socket("/ws/agent/", session.as_deref(), None)

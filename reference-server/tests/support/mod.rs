@@ -178,6 +178,22 @@ impl TestServer {
         (client, session, status)
     }
 
+    /// A fresh visitor with an open socket, past the status and welcome frames: the room, the
+    /// visitor cookie and the socket.
+    pub async fn visitor_socket(&self) -> (String, String, Socket) {
+        let (_client, room, cookie) = self.visitor().await;
+        let mut socket = self
+            .socket(
+                &format!("/ws/chat/{room}/"),
+                Some(&cookie),
+                Some(&self.base),
+            )
+            .await
+            .unwrap();
+        socket.until(|frame| frame["sender"] == "bot").await;
+        (room, cookie, socket)
+    }
+
     /// One value from this server's `/metrics` (read over loopback).
     pub async fn metric(&self, line_start: &str) -> Option<f64> {
         let page = self.client().get(self.url("/metrics")).send().await.ok()?;
