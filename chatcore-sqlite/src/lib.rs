@@ -43,6 +43,9 @@
 //!   writer writes.
 //! - **Migrations**: versioned by `PRAGMA user_version`, applied on open, forward only. A file with a
 //!   newer schema is refused before anything is written to it.
+//! - **Read-only files**: [`SqliteStore::open_with`] refuses a file it cannot write
+//!   ([`SqliteError::ReadOnly`]); [`SqliteStore::open_read_only`] serves its reads and refuses every
+//!   write with `Error::Unavailable`, changing nothing.
 //! - **Measured**: 32k appends/s from 64 concurrent writers over 1,000 rooms on two cores (27.6k with
 //!   [`Durability::Full`]); the last 50 messages of a room among 1M rows in 73 µs. docs/PERFORMANCE.md
 //!   has the commands and what limits them.
@@ -165,6 +168,27 @@ pub enum SqliteError {
         /// The path given.
         path: PathBuf,
     },
+    /// A write to a store opened with [`SqliteStore::open_read_only`]: refused, nothing was stored.
+    /// The message leaves the path out, as it may reach the visitor whose message was refused.
+    #[error("the chat database is open read-only: nothing was stored")]
+    OpenedReadOnly {
+        /// The store's file.
+        path: PathBuf,
+    },
+    /// [`SqliteStore::open_read_only`] on a file that is not at this code's schema version: it
+    /// cannot be migrated without writing to it.
+    #[error(
+        "{path} has schema version {found}; read-only it can only be opened at version \
+         {supported} (open it once with write access to migrate it)"
+    )]
+    NotMigrated {
+        /// The path given.
+        path: PathBuf,
+        /// The file's schema version (0: not a chatcore store yet).
+        found: i64,
+        /// The version this code reads and writes.
+        supported: i64,
+    },
     /// The file exists but is not a SQLite database; it was left untouched.
     #[error("{path} is not a SQLite database (left untouched): {source}")]
     NotADatabase {
@@ -272,35 +296,24 @@ impl SqliteStore {
         options: SqliteOptions,
     ) -> chatcore::Result<Self> {
         let path = path.as_ref().to_path_buf();
-        tokio::task::spawn_blocking(move || SqliteStore::open_with(path, options))
-            .await
-            .map_err(|e| chatcore::Error::Backend {
-                backend: "sqlite",
-                source: Box::new(e),
-            })?
+        off_the_runtime(move || SqliteStore::open_with(path, options)).await
+    }
+
+    /// [`SqliteStore::open_read_only`] on tokio's blocking pool, so the runtime's workers keep
+    /// running.
+    pub async fn open_read_only_async(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> chatcore::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        off_the_runtime(move || SqliteStore::open_read_only(path, options)).await
     }
 
     /// Opens the database at `path`. Nothing is written to a file that turns out not to be a chatcore
     /// database of a version this code knows.
     pub fn open_with(path: impl AsRef<Path>, options: SqliteOptions) -> chatcore::Result<Self> {
         let path = path.as_ref().to_path_buf();
-        if path.is_dir() {
-            return Err(SqliteError::IsDirectory { path }.into());
-        }
-        // SQLite would take a non-empty file shorter than its 100-byte header for a new database and
-        // overwrite it.
-        if let Ok(metadata) = std::fs::metadata(&path) {
-            if (1..100).contains(&metadata.len()) {
-                return Err(SqliteError::NotADatabase {
-                    path,
-                    source: rusqlite::Error::SqliteFailure(
-                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
-                        Some(format!("the file is only {} bytes long", metadata.len())),
-                    ),
-                }
-                .into());
-            }
-        }
+        check_file(&path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -318,27 +331,7 @@ impl SqliteStore {
             return Err(SqliteError::ReadOnly { path }.into());
         }
         // Read before writing anything: a foreign or newer file must stay as it is.
-        let state = match schema::inspect(&writer) {
-            Ok(state) => state,
-            Err(source)
-                if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) =>
-            {
-                return Err(SqliteError::NotADatabase { path, source }.into())
-            }
-            Err(source) => return Err(setup(source).into()),
-        };
-        if state.version > schema::current_version() {
-            return Err(SqliteError::NewerSchema {
-                path,
-                found: state.version,
-                supported: schema::current_version(),
-            }
-            .into());
-        }
-        // Another application's database must not get our tables (or WAL mode).
-        if !state.ours && !state.blank {
-            return Err(SqliteError::ForeignDatabase { path }.into());
-        }
+        inspect_file(&writer, &path)?;
         // Switching to WAL does not wait for another process's lock (SQLite skips the busy handler
         // there), and two processes may be creating the same file: retry until the busy timeout.
         let started = std::time::Instant::now();
@@ -354,20 +347,9 @@ impl SqliteStore {
                 Err(e) => return Err(setup(e).into()),
             }
         }
-        let mut readers = Vec::with_capacity(options.readers);
-        for _ in 0..options.readers {
-            let reader = Connection::open_with_flags(
-                &path,
-                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-            )
-            .map_err(|source| SqliteError::Open {
-                path: path.clone(),
-                source,
-            })?;
-            reader.busy_timeout(options.busy_timeout).map_err(setup)?;
-            configure_cache(&reader, READER_CACHE_KIB).map_err(setup)?;
-            readers.push(reader);
-        }
+        let readers = (0..options.readers)
+            .map(|_| open_reader(&path, &options, false))
+            .collect::<Result<Vec<_>, _>>()?;
         let checkpointer =
             Connection::open_with_flags(&path, flags).map_err(|source| SqliteError::Open {
                 path: path.clone(),
@@ -382,6 +364,92 @@ impl SqliteStore {
             workers,
             path: Some(path),
         })
+    }
+
+    /// Opens an existing chatcore database for reading only: a file on a read-only mount, one without
+    /// write permission, or a copy to inspect. Every read works as usual; every write is refused
+    /// with `Error::Unavailable` (its source [`SqliteError::OpenedReadOnly`]) before it is tried, so
+    /// the database file is never changed. (Where the directory is writable, SQLite may still create
+    /// its `-shm` and `-wal` files beside it to coordinate with other processes.)
+    ///
+    /// The file must be a chatcore store at this code's schema version ([`SqliteError::NotMigrated`]
+    /// otherwise). A WAL-mode file on a read-only mount is read as it is on disk when SQLite cannot
+    /// create its shared-memory file there and there is no WAL left beside it (a clean stop folds
+    /// the WAL into the file); with writes still in a WAL it cannot open, the open fails.
+    pub fn open_read_only(
+        path: impl AsRef<Path>,
+        options: SqliteOptions,
+    ) -> chatcore::Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        check_file(&path)?;
+        if !path.exists() {
+            return Err(SqliteError::Open {
+                path,
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some("no such file; a read-only store is never created".into()),
+                ),
+            }
+            .into());
+        }
+        let first = match open_reader(&path, &options, false) {
+            Ok(reader) => match inspect_file(&reader, &path) {
+                Err(SqliteError::Setup { source, .. }) if cannot_open(&source) => None,
+                Err(error) => return Err(error.into()),
+                Ok(state) => Some((reader, state)),
+            },
+            Err(SqliteError::Open { source, .. }) if cannot_open(&source) => None,
+            Err(error) => return Err(error.into()),
+        };
+        // SQLite could not set up the WAL's shared memory (a read-only directory without the `-shm`
+        // file). With no WAL content beside it, the file alone is the whole database, and nothing
+        // can change it on a read-only mount: read it as immutable.
+        let immutable = first.is_none();
+        let (first, state) = match first {
+            Some(opened) => opened,
+            None => {
+                let wal = PathBuf::from(format!("{}-wal", path.display()));
+                if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+                    return Err(SqliteError::Open {
+                        path: path.clone(),
+                        source: rusqlite::Error::SqliteFailure(
+                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                            Some(format!(
+                                "{} holds writes not yet in the file, and SQLite cannot open it \
+                                 read-only here (no -shm file beside it)",
+                                wal.display()
+                            )),
+                        ),
+                    }
+                    .into());
+                }
+                let reader = open_reader(&path, &options, true)?;
+                let state = inspect_file(&reader, &path)?;
+                (reader, state)
+            }
+        };
+        if !state.ours || state.version != schema::current_version() {
+            return Err(SqliteError::NotMigrated {
+                path,
+                found: state.version,
+                supported: schema::current_version(),
+            }
+            .into());
+        }
+        let mut readers = vec![first];
+        for _ in 1..options.readers.max(1) {
+            readers.push(open_reader(&path, &options, immutable)?);
+        }
+        let workers = Workers::start_read_only(readers, path.clone(), "chatcore-sqlite")?;
+        Ok(SqliteStore {
+            workers,
+            path: Some(path),
+        })
+    }
+
+    /// Whether writes are refused: the store was opened with [`SqliteStore::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.workers.is_read_only()
     }
 
     /// A fresh database in memory, gone when the store is dropped: for tests and demos.
@@ -426,6 +494,123 @@ impl SqliteStore {
             Err(SqliteError::Corrupt(format!("integrity check: {}", report.join("; "))).into())
         }
     }
+}
+
+/// Runs an open (file I/O, maybe a wait for another process's lock) on tokio's blocking pool.
+async fn off_the_runtime(
+    open: impl FnOnce() -> chatcore::Result<SqliteStore> + Send + 'static,
+) -> chatcore::Result<SqliteStore> {
+    tokio::task::spawn_blocking(open)
+        .await
+        .map_err(|e| chatcore::Error::Backend {
+            backend: "sqlite",
+            source: Box::new(e),
+        })?
+}
+
+/// Refuses paths SQLite would mistreat: a directory, and a non-empty file shorter than SQLite's
+/// 100-byte header (SQLite would take it for a new database and overwrite it).
+fn check_file(path: &Path) -> Result<(), SqliteError> {
+    if path.is_dir() {
+        return Err(SqliteError::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    if let Ok(metadata) = std::fs::metadata(path) {
+        if (1..100).contains(&metadata.len()) {
+            return Err(SqliteError::NotADatabase {
+                path: path.to_path_buf(),
+                source: rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
+                    Some(format!("the file is only {} bytes long", metadata.len())),
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What the file is, read without writing to it; an error for a file that is not a database, is a
+/// newer chatcore store, or belongs to another application.
+fn inspect_file(conn: &Connection, path: &Path) -> Result<schema::FileState, SqliteError> {
+    let state = match schema::inspect(conn) {
+        Ok(state) => state,
+        Err(source) if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) => {
+            return Err(SqliteError::NotADatabase {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+        Err(source) => {
+            return Err(SqliteError::Setup {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    if state.version > schema::current_version() {
+        return Err(SqliteError::NewerSchema {
+            path: path.to_path_buf(),
+            found: state.version,
+            supported: schema::current_version(),
+        });
+    }
+    // Another application's database must not get our tables (or WAL mode).
+    if !state.ours && !state.blank {
+        return Err(SqliteError::ForeignDatabase {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(state)
+}
+
+/// A read-only connection with the reader's settings; `immutable` tells SQLite the file cannot
+/// change (no locks, no WAL), for a file on a read-only mount.
+fn open_reader(
+    path: &Path,
+    options: &SqliteOptions,
+    immutable: bool,
+) -> Result<Connection, SqliteError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let opened = if immutable {
+        Connection::open_with_flags(immutable_uri(path), flags | OpenFlags::SQLITE_OPEN_URI)
+    } else {
+        Connection::open_with_flags(path, flags)
+    };
+    let reader = opened.map_err(|source| SqliteError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // The first statement is where SQLite reads the file's header.
+    let setup = |source: rusqlite::Error| {
+        let path = path.to_path_buf();
+        match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::NotADatabase) => SqliteError::NotADatabase { path, source },
+            _ => SqliteError::Setup { path, source },
+        }
+    };
+    reader.busy_timeout(options.busy_timeout).map_err(setup)?;
+    configure_cache(&reader, READER_CACHE_KIB).map_err(setup)?;
+    Ok(reader)
+}
+
+/// `file:` URI of `path` with `immutable=1`; every byte a URI could misread is percent-encoded.
+fn immutable_uri(path: &Path) -> String {
+    let mut uri = String::from("file:");
+    for byte in path.as_os_str().as_encoded_bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
+                uri.push(*byte as char)
+            }
+            other => uri.push_str(&format!("%{other:02X}")),
+        }
+    }
+    uri.push_str("?immutable=1");
+    uri
+}
+
+fn cannot_open(error: &rusqlite::Error) -> bool {
+    error.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen)
 }
 
 fn configure_writer(

@@ -12,8 +12,11 @@
 //! - A few **reader** threads, each with a read-only connection, answer reads from WAL snapshots in
 //!   parallel with the writer. An in-memory database has no readers: its one connection does both.
 //!
+//! - A store opened read-only has readers only: a write is refused before it reaches SQLite.
+//!
 //! Callers wait on a `tokio::sync::oneshot`, which is what keeps the runtime free.
 
+use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
@@ -22,7 +25,7 @@ use crossbeam_channel::{Receiver, Sender};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::map_err;
+use crate::{map_err, SqliteError};
 
 /// The most jobs one group commit takes; bounds how long the first caller of a batch waits.
 const MAX_BATCH: usize = 512;
@@ -125,9 +128,19 @@ type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 /// exit.
 #[derive(Debug)]
 pub(crate) struct Workers {
-    writes: Sender<Box<dyn WriteJob>>,
+    writes: Writes,
     reads: Option<Sender<ReadJob>>,
+    /// Answered when the last connection is closed.
     writer_done: oneshot::Receiver<()>,
+}
+
+/// Where write jobs go.
+#[derive(Debug)]
+enum Writes {
+    /// To the writer thread.
+    Writer(Sender<Box<dyn WriteJob>>),
+    /// Nowhere: the file was opened read-only, so every write is refused before it is tried.
+    Refused(PathBuf),
 }
 
 impl Workers {
@@ -140,25 +153,7 @@ impl Workers {
         checkpointer: Option<Connection>,
         name: &str,
     ) -> Result<Self> {
-        let mut reader_threads = Vec::with_capacity(readers.len());
-        let reads = if readers.is_empty() {
-            None
-        } else {
-            let (reads, read_queue) = crossbeam_channel::unbounded::<ReadJob>();
-            for (index, conn) in readers.into_iter().enumerate() {
-                let queue: Receiver<ReadJob> = read_queue.clone();
-                let handle = thread::Builder::new()
-                    .name(format!("{name}-reader-{index}"))
-                    .spawn(move || {
-                        for job in queue {
-                            job(&conn);
-                        }
-                    })
-                    .map_err(spawn_err)?;
-                reader_threads.push(handle);
-            }
-            Some(reads)
-        };
+        let (reads, reader_threads) = spawn_readers(readers, name)?;
         // One pending signal is enough: the checkpointer catches up with everything written so far.
         let (wrote, wrote_queue) = crossbeam_channel::bounded::<()>(1);
         let checkpoint_thread = match checkpointer {
@@ -190,7 +185,34 @@ impl Workers {
             })
             .map_err(spawn_err)?;
         Ok(Workers {
-            writes,
+            writes: Writes::Writer(writes),
+            reads,
+            writer_done: done_rx,
+        })
+    }
+
+    /// Starts one reader thread per connection in `readers` (at least one) and no writer: every
+    /// write is refused with [`SqliteError::OpenedReadOnly`] naming `path`.
+    pub(crate) fn start_read_only(
+        readers: Vec<Connection>,
+        path: PathBuf,
+        name: &str,
+    ) -> Result<Self> {
+        debug_assert!(!readers.is_empty(), "reads need a connection");
+        let (reads, reader_threads) = spawn_readers(readers, name)?;
+        let (done_tx, done_rx) = oneshot::channel();
+        // `close` waits for the connections to be closed, as it does for a writer.
+        thread::Builder::new()
+            .name(format!("{name}-closer"))
+            .spawn(move || {
+                for reader in reader_threads {
+                    let _ = reader.join();
+                }
+                let _ = done_tx.send(());
+            })
+            .map_err(spawn_err)?;
+        Ok(Workers {
+            writes: Writes::Refused(path),
             reads,
             writer_done: done_rx,
         })
@@ -202,13 +224,22 @@ impl Workers {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
+        let writes = match &self.writes {
+            Writes::Writer(writes) => writes,
+            Writes::Refused(path) => {
+                return Err(Error::Unavailable {
+                    backend: "sqlite",
+                    source: Box::new(SqliteError::OpenedReadOnly { path: path.clone() }),
+                })
+            }
+        };
         let (reply, answer) = oneshot::channel();
         let job = TypedJob {
             work: Some(work),
             result: None,
             reply,
         };
-        self.writes.send(Box::new(job)).map_err(|_| stopped())?;
+        writes.send(Box::new(job)).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -239,6 +270,11 @@ impl Workers {
         answer.await.map_err(|_| stopped())?
     }
 
+    /// Whether every write is refused (started with [`Workers::start_read_only`]).
+    pub(crate) fn is_read_only(&self) -> bool {
+        matches!(self.writes, Writes::Refused(_))
+    }
+
     /// Stops taking jobs and waits until the writer has finished the queued ones and closed its
     /// connection.
     pub(crate) async fn close(self) {
@@ -247,6 +283,32 @@ impl Workers {
         // An error means the writer thread is gone already, which is what we wait for.
         let _ = self.writer_done.await;
     }
+}
+
+/// The queue of the reader threads (`None` without readers) and their handles.
+type Readers = (Option<Sender<ReadJob>>, Vec<thread::JoinHandle<()>>);
+
+/// One thread per reader connection, all taking jobs from one queue; none (and no queue) without
+/// connections.
+fn spawn_readers(readers: Vec<Connection>, name: &str) -> Result<Readers> {
+    if readers.is_empty() {
+        return Ok((None, Vec::new()));
+    }
+    let (reads, read_queue) = crossbeam_channel::unbounded::<ReadJob>();
+    let mut threads = Vec::with_capacity(readers.len());
+    for (index, conn) in readers.into_iter().enumerate() {
+        let queue: Receiver<ReadJob> = read_queue.clone();
+        let handle = thread::Builder::new()
+            .name(format!("{name}-reader-{index}"))
+            .spawn(move || {
+                for job in queue {
+                    job(&conn);
+                }
+            })
+            .map_err(spawn_err)?;
+        threads.push(handle);
+    }
+    Ok((Some(reads), threads))
 }
 
 /// How long the checkpointer lets writes accumulate after the first one: a page rewritten many times

@@ -145,6 +145,8 @@ struct StateInner {
     shutdown: tokio::sync::watch::Receiver<bool>,
     /// The sender of `shutdown` when the state made its own ([`AppState::embedded`]).
     shutdown_sender: std::sync::OnceLock<tokio::sync::watch::Sender<bool>>,
+    /// Why every write is refused, when the store was opened read-only.
+    store_read_only: std::sync::OnceLock<String>,
 }
 
 impl AppState {
@@ -173,6 +175,7 @@ impl AppState {
                 logged_out: std::sync::Mutex::new(std::collections::HashMap::new()),
                 shutdown,
                 shutdown_sender: std::sync::OnceLock::new(),
+                store_read_only: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -185,6 +188,18 @@ impl AppState {
         // Kept for as long as the state lives: a dropped sender would read as "shutting down".
         let _ = state.inner.shutdown_sender.set(never);
         state
+    }
+
+    /// Tells the server its store was opened read-only (and why): `/healthz` answers 503 with
+    /// `reason`, so a load balancer sends new visitors elsewhere, and the idle sweep, which could
+    /// only fail, does not run. Reads are served as usual. The first reason given stays.
+    pub fn set_store_read_only(&self, reason: impl Into<String>) {
+        let _ = self.inner.store_read_only.set(reason.into());
+    }
+
+    /// Why the store refuses every write, when it was opened read-only.
+    pub(crate) fn store_read_only(&self) -> Option<&str> {
+        self.inner.store_read_only.get().map(String::as_str)
     }
 
     /// The chat service.
@@ -460,10 +475,13 @@ pub async fn serve(
     shutdown_tx: tokio::sync::watch::Sender<bool>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let sweeper = tokio::spawn(idle_sweep(
-        state.chat().clone(),
-        state.inner.shutdown.clone(),
-    ));
+    let sweeper = match state.store_read_only() {
+        Some(_) => None,
+        None => Some(tokio::spawn(idle_sweep(
+            state.chat().clone(),
+            state.inner.shutdown.clone(),
+        ))),
+    };
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     // Chat frames are small and come in pairs (the acknowledgement, then the bot's answer): with
     // Nagle's algorithm the second waited for the client's delayed ACK, ~40 ms per answer.
@@ -478,7 +496,9 @@ pub async fn serve(
             let _ = shutdown_tx.send(true);
         })
         .await;
-    sweeper.abort();
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     result
 }
 

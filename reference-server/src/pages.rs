@@ -234,7 +234,10 @@ pub(crate) struct Identity {
 
 pub(crate) async fn healthz(State(state): State<AppState>) -> Response {
     match state.chat().store().rules_version().await {
-        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Ok(_) => match state.store_read_only() {
+            None => (StatusCode::OK, "ok").into_response(),
+            Some(reason) => (StatusCode::SERVICE_UNAVAILABLE, reason.to_owned()).into_response(),
+        },
         Err(error) => (
             StatusCode::SERVICE_UNAVAILABLE,
             format!("store unavailable: {error}"),

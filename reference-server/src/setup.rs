@@ -120,6 +120,8 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
             normalize_origin(entry).map_err(|why| SetupError::Origin(entry.clone(), why))?;
         configured_origins.push(origin);
     }
+    // Why the store refuses every write, when it was opened read-only.
+    let mut read_only = None;
     let (store, fanout, secret): (Arc<dyn MessageStore>, Arc<dyn Fanout>, Secret) = match options
         .backend
     {
@@ -139,12 +141,28 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
             let path = options.data_dir.join("chat.db");
             let sqlite =
                 SqliteOptions::default().wal_checkpoint_bytes(options.sqlite_wal_mib * 1024 * 1024);
-            let store = SqliteStore::open_async(&path, sqlite)
-                .await
-                .map_err(|source| SetupError::Backend {
-                    backend: "sqlite",
-                    source,
-                })?;
+            let backend = |source| SetupError::Backend {
+                backend: "sqlite",
+                source,
+            };
+            let store = match SqliteStore::open_async(&path, sqlite.clone()).await {
+                Ok(store) => store,
+                // A read-only mount or file: the chats in it can still be read (agents looking up
+                // a customer's history while the disk is being fixed); every write is refused.
+                Err(error) if is_read_only_file(&error) => {
+                    let store = SqliteStore::open_read_only_async(&path, sqlite)
+                        .await
+                        .map_err(backend)?;
+                    // The reason is shown at /healthz, to anyone: the log alone names the file.
+                    let reason = "the chat database is read-only: serving reads only; new chats, \
+                        messages and every other change are refused until it is writable and the \
+                        server restarted";
+                    tracing::error!(path = %path.display(), "{reason}");
+                    read_only = Some(reason);
+                    store
+                }
+                Err(source) => return Err(backend(source)),
+            };
             let secret = match &options.secret {
                 Some(text) => Secret::from_text(text).map_err(SetupError::Secret)?,
                 None => secret_file(&options.data_dir.join("secret.key"))?,
@@ -223,10 +241,24 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
         chat = chat.catalog(Arc::new(chatcore::MemoryCatalog::demo(today)));
     }
     let chat = chat.build();
-    if chat.seed_default_rules().await.map_err(SetupError::Seed)? {
-        tracing::info!("installed the default bot rules");
-    }
-    let generated_admin_password = ensure_admin(&chat, options.admin_password.as_deref()).await?;
+    let generated_admin_password = if read_only.is_some() {
+        // Nothing can be installed or changed: the file's rules and accounts are what there is.
+        if chat
+            .store()
+            .list_agents()
+            .await
+            .map_err(SetupError::Seed)?
+            .is_empty()
+        {
+            tracing::warn!("the read-only store has no staff account: nobody can log in");
+        }
+        None
+    } else {
+        if chat.seed_default_rules().await.map_err(SetupError::Seed)? {
+            tracing::info!("installed the default bot rules");
+        }
+        ensure_admin(&chat, options.admin_password.as_deref()).await?
+    };
     let mut origins = configured_origins.clone();
     let port = options.addr.port();
     origins.push(format!("http://{}", options.addr));
@@ -249,11 +281,21 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
         metrics_token: options.metrics_token.clone().filter(|t| !t.is_empty()),
     };
     let state = AppState::new(chat, access, shutdown_rx);
+    if let Some(reason) = read_only {
+        state.set_store_read_only(reason);
+    }
     Ok(Built {
         state,
         shutdown,
         generated_admin_password,
     })
+}
+
+/// Whether `error` is the SQLite store's refusal of a file it cannot write.
+fn is_read_only_file(error: &chatcore::Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|source| source.downcast_ref::<chatcore_sqlite::SqliteError>())
+        .is_some_and(|error| matches!(error, chatcore_sqlite::SqliteError::ReadOnly { .. }))
 }
 
 /// Creates the `admin` superuser when the store has no agent account at all. Returns the generated

@@ -189,7 +189,7 @@ async fn history(remote: &Remote, room: &str, cookie: &str) -> BTreeMap<u64, Opt
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_and_a_read_only_database_is_refused() {
+async fn a_full_disk_or_a_read_only_database_refuses_writes_keeps_reads_and_loses_nothing() {
     let dir = tempfile::Builder::new()
         .prefix("disk-")
         .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
@@ -345,24 +345,100 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_and_a_read_only_dat
         }
     }
 
-    // A read-only database: the server refuses to start and says why, rather than take visitors
-    // whose messages it cannot keep; the file is left as it was.
+    // A read-only database (the mount, here): the server starts and serves what is in it, and
+    // refuses every write with a clear error. The files stay as they were.
     let (status, out) = namespace.run(&format!("mount -o remount,ro '{data_in}'"));
     assert_eq!(status, 0, "remount read-only: {out}");
     let checksums = format!("cd '{data_in}' && ls -A && cksum *");
     let (_, before) = namespace.run(&checksums);
     std::fs::write(&log, "").unwrap();
-    let binary = env!("CARGO_BIN_EXE_reference-server");
-    let (status, _) = namespace.run(&format!("timeout 30 '{binary}' >'{}' 2>&1", log.display()));
+    let pid = namespace.start_server(&log);
+    // Unhealthy, so a load balancer sends new visitors elsewhere, and it says why.
+    let health = remote
+        .wait_health(reqwest::StatusCode::SERVICE_UNAVAILABLE)
+        .await;
+    assert!(health.contains("read-only"), "{health}");
     let said = std::fs::read_to_string(&log).unwrap();
     assert!(
-        status != 0 && status != 124,
-        "the server must exit with an error (status {status}): {said}"
-    );
-    assert!(
         said.contains("read-only") && said.contains("chat.db"),
-        "names the file and the reason: {said}"
+        "the log names the file and the reason: {said}"
     );
+    // The visitor's chat replays whole.
+    let stored = history(&remote, &room, &cookie).await;
+    let last_seq = *stored.keys().last().unwrap();
+    for (seq, id) in &acked {
+        assert_eq!(stored.get(seq), Some(&Some(id.clone())), "{id}");
+    }
+    assert_eq!(
+        stored.keys().copied().collect::<Vec<_>>(),
+        (1..=last_seq).collect::<Vec<_>>(),
+        "gapless"
+    );
+    // A message is refused with a clear error, and the socket stays open for the next one.
+    let mut socket = remote.room_socket(&room, &cookie, last_seq).await;
+    for n in 0..2 {
+        let id = format!("read-only-{n}");
+        let (seq, error) = send(&mut socket, &id).await;
+        assert_eq!(seq, None, "{id} was acknowledged");
+        let error = error.unwrap_or_else(|| panic!("{id}: no error"));
+        assert_eq!(error["code"], "unavailable", "{id}: {error}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("read-only") && !message.contains(&data_in),
+            "{id}: says why, without the server's paths: {message}"
+        );
+    }
+    let (status, chat, body) = remote.start_chat().await;
+    assert_eq!(status, 503, "a new chat on a read-only database: {body}");
+    assert!(chat.is_none());
+    // Staff log in and read the chats; a change is refused.
+    let (client, session, status) = remote.login("admin", support::ADMIN_PASSWORD).await;
+    assert!(session.is_some(), "login on a read-only database: {status}");
+    let rooms: Value = client
+        .get(format!("{}/api/v1/rooms", remote.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(rooms.to_string().contains(&room), "{rooms}");
+    let transcript = client
+        .get(format!("{}/api/v1/rooms/{room}/messages", remote.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(transcript.status(), 200);
+    let transcript = transcript.text().await.unwrap();
+    for id in acked.values() {
+        assert!(transcript.contains(id.as_str()), "{id} in {transcript}");
+    }
+    let csrf: Value = client
+        .get(format!("{}/api/v1/session", remote.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let close = client
+        .post(format!("{}/api/v1/rooms/{room}/close", remote.base))
+        .header("X-CSRF-Token", csrf["csrf_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(close.status(), 503, "closing a chat is refused");
+    let close = close.text().await.unwrap();
+    assert!(close.contains("read-only"), "{close}");
+    namespace.stop_server(pid);
     let (_, after) = namespace.run(&checksums);
     assert_eq!(before, after, "the data directory changed");
+
+    // Back on a writable disk, the chat is exactly what it was: nothing of the refused writes.
+    let (status, out) = namespace.run(&format!("mount -o remount,rw '{data_in}'"));
+    assert_eq!(status, 0, "{out}");
+    let pid = namespace.start_server(&log);
+    remote.wait_healthy().await;
+    assert_eq!(history(&remote, &room, &cookie).await, stored);
+    namespace.stop_server(pid);
 }

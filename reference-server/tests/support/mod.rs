@@ -78,11 +78,7 @@ impl TestServer {
     }
 
     pub fn client(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
+        client()
     }
 
     /// GET `path` with `client`; the page's text.
@@ -153,29 +149,7 @@ impl TestServer {
         username: &str,
         password: &str,
     ) -> (reqwest::Client, Option<String>, reqwest::StatusCode) {
-        let client = self.client();
-        let form = client
-            .get(self.url("/agent/login/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = input_value(&form, "csrf").expect("csrf field");
-        let response = client
-            .post(self.url("/agent/login/"))
-            .form(&[
-                ("username", username),
-                ("password", password),
-                ("csrf", &csrf),
-            ])
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let session = set_cookie(&response, "chatcore_session");
-        (client, session, status)
+        login(&self.base, username, password).await
     }
 
     /// A fresh visitor with an open socket, past the status and welcome frames: the room, the
@@ -375,6 +349,47 @@ pub fn options(data_dir: &std::path::Path) -> Options {
     }
 }
 
+/// A client that keeps cookies and follows no redirect.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Logs in as `username` at the server at `base` through the login form; returns the client, the
+/// session cookie and the form's answer.
+pub async fn login(
+    base: &str,
+    username: &str,
+    password: &str,
+) -> (reqwest::Client, Option<String>, reqwest::StatusCode) {
+    let client = client();
+    let form = client
+        .get(format!("{base}/agent/login/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = input_value(&form, "csrf").expect("csrf field");
+    let response = client
+        .post(format!("{base}/agent/login/"))
+        .form(&[
+            ("username", username),
+            ("password", password),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let session = set_cookie(&response, "chatcore_session");
+    (client, session, status)
+}
+
 /// The settings a test gives the real server binary (in its environment): SQLite in `data`, on
 /// 127.0.0.1:`port`, no per-address limit on new chats, warnings only in its log.
 pub fn binary_env(command: &mut std::process::Command, data: &std::path::Path, port: u16) {
@@ -408,19 +423,33 @@ impl Remote {
 
     /// Waits until `/healthz` answers 200 (30 s at most).
     pub async fn wait_healthy(&self) {
+        self.wait_health(reqwest::StatusCode::OK).await;
+    }
+
+    /// Waits until `/healthz` answers `status` (30 s at most); what it said.
+    pub async fn wait_health(&self, status: reqwest::StatusCode) -> String {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             if let Ok(response) = reqwest::get(format!("{}/healthz", self.base)).await {
-                if response.status() == 200 {
-                    return;
+                if response.status() == status {
+                    return response.text().await.unwrap_or_default();
                 }
             }
             assert!(
                 std::time::Instant::now() < deadline,
-                "the server did not come up"
+                "the server did not come up with /healthz answering {status}"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Logs in as `username`; returns the client and the session cookie.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> (reqwest::Client, Option<String>, reqwest::StatusCode) {
+        login(&self.base, username, password).await
     }
 
     /// `POST /chat/start/` as the page does: the response, and on success the room id and the
