@@ -125,8 +125,12 @@ pub(crate) async fn room_socket(
         .on_upgrade(move |socket| async move {
             // Boxed: the task then holds a pointer, not the whole session state machine inline (the
             // task's cell is cache-line aligned and was 8.5 KiB per idle visitor).
+            // Split here: the session's future then holds the two halves, not the whole socket
+            // (which it would keep for the connection's lifetime, although it is moved out at once).
+            let (sink, stream) = socket.split();
             Box::pin(room_session(
-                socket,
+                sink,
+                stream,
                 state,
                 Box::new(room),
                 Box::new(role),
@@ -275,122 +279,244 @@ async fn status_frame(state: &AppState, room: &chatcore::Room) -> ServerFrame {
 }
 
 async fn room_session(
-    socket: WebSocket,
+    sink: Sink,
+    stream: Stream,
     state: AppState,
-    // Boxed: they live as long as the connection, and inline they would widen every idle visitor's
-    // state machine.
     room: Box<chatcore::Room>,
     role: Box<Role>,
     after_seq: u64,
 ) {
-    let (mut sink, mut stream) = socket.split();
-    let mut feed = match Box::pin(state.chat().follow_room(room.id, after_seq)).await {
-        Ok(feed) => feed,
-        Err(error) => {
-            // Whether it went out or not, this connection ends here.
-            let _ = send(&mut sink, &ServerFrame::error(&error)).await;
-            close(&mut sink, &mut stream, CLOSE_POLICY, "cannot resume there").await;
-            return;
-        }
-    };
-    let mut shown_status = Box::pin(status_frame(&state, &room)).await;
-    if let Err(failure) = send(&mut sink, &shown_status).await {
-        give_up(&state, &mut sink, &mut stream, failure).await;
+    // Boxed: inline, the set-up's state would stay in every idle connection's future.
+    let Some((mut feed, mut session)) =
+        Box::pin(open_session(sink, stream, state, room, role, after_seq)).await
+    else {
         return;
-    }
+    };
     // While the room waits, rooms ahead get accepted without this room changing: its queue place and
     // wait estimate are re-read now and then, and sent when they moved.
     let mut queue_refresh =
         tokio::time::interval_at(tokio::time::Instant::now() + QUEUE_REFRESH, QUEUE_REFRESH);
     queue_refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut shutdown = state.inner.shutdown.clone();
-    let mut limiter = Limiter::new();
+    let mut shutdown = session.state.inner.shutdown.clone();
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + PING_EVERY, PING_EVERY);
-    let mut last_heard = Instant::now();
     loop {
-        tokio::select! {
-            _ = heartbeat.tick() => {
+        let waiting = session.waiting();
+        let wake = tokio::select! {
+            _ = heartbeat.tick() => Wake::Heartbeat,
+            _ = queue_refresh.tick(), if waiting => Wake::QueueRefresh,
+            incoming = session.stream.next() => Wake::Incoming(incoming),
+            event = Box::pin(async { Box::new(feed.next().await) }) => Wake::Event(event),
+            _ = shutdown.changed() => Wake::Shutdown,
+        };
+        // Boxed: answering (store calls, sends, closes) takes far more state than waiting, and the
+        // waiting state is what every idle connection keeps (the future was 3.2 KiB with it inline,
+        // 512 bytes now).
+        if let Flow::End = Box::pin(session.on_wake(wake)).await {
+            return;
+        }
+    }
+}
+
+/// Follows the room from `after_seq` and sends its status: the room's feed and the session, or
+/// `None` when the connection ended (it was told why, when it could be).
+async fn open_session(
+    mut sink: Sink,
+    mut stream: Stream,
+    state: AppState,
+    room: Box<chatcore::Room>,
+    role: Box<Role>,
+    after_seq: u64,
+) -> Option<(chatcore::RoomFeed, Box<RoomSession>)> {
+    let feed = match state.chat().follow_room(room.id, after_seq).await {
+        Ok(feed) => feed,
+        Err(error) => {
+            // Whether it went out or not, this connection ends here.
+            let _ = send(&mut sink, &ServerFrame::error(&error)).await;
+            close(&mut sink, &mut stream, CLOSE_POLICY, "cannot resume there").await;
+            return None;
+        }
+    };
+    let shown_status = status_frame(&state, &room).await;
+    if let Err(failure) = send(&mut sink, &shown_status).await {
+        give_up(&state, &mut sink, &mut stream, failure).await;
+        return None;
+    }
+    let session = RoomSession {
+        state,
+        room,
+        role,
+        sink,
+        stream,
+        shown_status,
+        limiter: Limiter::new(),
+        last_heard: Instant::now(),
+    };
+    Some((feed, Box::new(session)))
+}
+
+/// What woke a room session up.
+enum Wake {
+    Heartbeat,
+    QueueRefresh,
+    Incoming(Option<Result<WsMessage, axum::Error>>),
+    /// Boxed: an event may carry a whole room, and the wake-up is part of every idle session.
+    Event(Box<chatcore::Result<Option<Event>>>),
+    Shutdown,
+}
+
+/// Whether a session goes on after a wake-up.
+enum Flow {
+    Continue,
+    End,
+}
+
+/// A room socket's state between wake-ups.
+struct RoomSession {
+    state: AppState,
+    room: Box<chatcore::Room>,
+    role: Box<Role>,
+    sink: Sink,
+    stream: Stream,
+    /// The last status frame sent, so only changes go out.
+    shown_status: ServerFrame,
+    limiter: Limiter,
+    last_heard: Instant,
+}
+
+impl RoomSession {
+    /// Whether the room is waiting for an agent as far as the client was told.
+    fn waiting(&self) -> bool {
+        matches!(
+            &self.shown_status,
+            ServerFrame::Status {
+                status: RoomStatus::WaitingForAgent,
+                ..
+            }
+        )
+    }
+
+    async fn on_wake(&mut self, wake: Wake) -> Flow {
+        match wake {
+            Wake::Heartbeat => {
                 // A peer that answers nothing (not even pongs) is gone: free its connection slot.
-                if last_heard.elapsed() > PING_EVERY * 3 {
-                    close(&mut sink, &mut stream, CLOSE_POLICY, "no answer to pings").await;
-                    return;
+                if self.last_heard.elapsed() > PING_EVERY * 3 {
+                    return self.close(CLOSE_POLICY, "no answer to pings").await;
                 }
-                if let Role::Agent(_, session) = &*role {
-                    if !session_still_valid(&state, session).await {
-                        close(&mut sink, &mut stream, CLOSE_POLICY, "session ended").await;
-                        return;
+                if let Role::Agent(_, session) = &*self.role {
+                    if !session_still_valid(&self.state, session).await {
+                        return self.close(CLOSE_POLICY, "session ended").await;
                     }
                 }
-                if let Err(failure) = send_message(&mut sink, WsMessage::Ping(Default::default())).await {
-                    give_up(&state, &mut sink, &mut stream, failure).await;
-                    return;
+                match send_message(&mut self.sink, WsMessage::Ping(Default::default())).await {
+                    Ok(()) => Flow::Continue,
+                    Err(failure) => self.give_up(failure).await,
                 }
             }
-            _ = queue_refresh.tick(), if matches!(&shown_status, ServerFrame::Status { status: RoomStatus::WaitingForAgent, .. }) => {
-                let Ok(current) = state.chat().room(room.id).await else { continue };
-                let frame = Box::pin(status_frame(&state, &current)).await;
-                if frame != shown_status {
-                    if let Err(failure) = send(&mut sink, &frame).await { give_up(&state, &mut sink, &mut stream, failure).await; return; }
-                    shown_status = frame;
+            Wake::QueueRefresh => {
+                let Ok(current) = self.state.chat().room(self.room.id).await else {
+                    return Flow::Continue;
+                };
+                let frame = status_frame(&self.state, &current).await;
+                if frame == self.shown_status {
+                    return Flow::Continue;
                 }
+                let flow = self.send(&frame).await;
+                self.shown_status = frame;
+                flow
             }
-            incoming = stream.next() => {
-                last_heard = Instant::now();
+            Wake::Incoming(incoming) => {
+                self.last_heard = Instant::now();
                 let text = match incoming {
                     Some(Ok(WsMessage::Text(text))) => text,
                     Some(Ok(WsMessage::Binary(_))) => {
-                        let error = ServerFrame::Error { code: "binary_frame".into(), message: "frames are JSON text".into() };
-                        if let Err(failure) = send(&mut sink, &error).await { give_up(&state, &mut sink, &mut stream, failure).await; return; }
-                        continue;
+                        let error = ServerFrame::Error {
+                            code: "binary_frame".into(),
+                            message: "frames are JSON text".into(),
+                        };
+                        return self.send(&error).await;
                     }
-                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
-                    // Closed, or a protocol error (such as an oversized frame): the connection is over.
+                    Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => return Flow::Continue,
+                    // Closed, or a protocol error (such as an oversized frame): the connection is
+                    // over.
                     Some(Err(error)) => {
-                        close(&mut sink, &mut stream, read_error_code(&error), "unreadable frame").await;
-                        return;
+                        return self
+                            .close(read_error_code(&error), "unreadable frame")
+                            .await;
                     }
-                    Some(Ok(WsMessage::Close(_))) | None => return,
+                    Some(Ok(WsMessage::Close(_))) | None => return Flow::End,
                 };
-                if !limiter.frame() {
-                    close(&mut sink, &mut stream, CLOSE_POLICY, "too many frames").await;
-                    return;
+                if !self.limiter.frame() {
+                    return self.close(CLOSE_POLICY, "too many frames").await;
                 }
                 let replies = match ClientFrame::decode(&text) {
                     Err(error) => vec![ServerFrame::from(error)],
-                    Ok(frame) => Box::pin(handle_frame(&state, &room, &role, frame, &mut limiter)).await,
+                    Ok(frame) => {
+                        handle_frame(
+                            &self.state,
+                            &self.room,
+                            &self.role,
+                            frame,
+                            &mut self.limiter,
+                        )
+                        .await
+                    }
                 };
                 for reply in &replies {
-                    if let Err(failure) = send(&mut sink, reply).await { give_up(&state, &mut sink, &mut stream, failure).await; return; }
+                    if let Flow::End = self.send(reply).await {
+                        return Flow::End;
+                    }
                 }
+                Flow::Continue
             }
-            event = Box::pin(feed.next()) => {
-                let frame = match event {
-                    Ok(Some(Event::Message { message })) => ServerFrame::Message(MessageFrame::from(&message)),
+            Wake::Event(event) => {
+                let frame = match *event {
+                    Ok(Some(Event::Message { message })) => {
+                        ServerFrame::Message(MessageFrame::from(&message))
+                    }
                     Ok(Some(Event::RoomChanged { room })) => {
-                        shown_status = Box::pin(status_frame(&state, &room)).await;
-                        shown_status.clone()
+                        self.shown_status = status_frame(&self.state, &room).await;
+                        self.shown_status.clone()
                     }
                     Ok(Some(Event::Typing { sender, .. })) => {
-                        let own = matches!((&*role, sender), (Role::Visitor, Sender::Visitor) | (Role::Agent(..), Sender::Agent(_)));
-                        if own { continue; }
-                        ServerFrame::Typing { sender: sender.kind() }
+                        let own = matches!(
+                            (&*self.role, sender),
+                            (Role::Visitor, Sender::Visitor) | (Role::Agent(..), Sender::Agent(_))
+                        );
+                        if own {
+                            return Flow::Continue;
+                        }
+                        ServerFrame::Typing {
+                            sender: sender.kind(),
+                        }
                     }
-                    Ok(Some(_)) => continue,
-                    Ok(None) => { close(&mut sink, &mut stream, CLOSE_GOING_AWAY, "events stopped").await; return; }
+                    Ok(Some(_)) => return Flow::Continue,
+                    Ok(None) => return self.close(CLOSE_GOING_AWAY, "events stopped").await,
                     Err(error) => ServerFrame::error(&error),
                 };
-                if let Err(failure) = send(&mut sink, &frame).await {
-                    // A client that does not read cannot hold the room up: it is dropped.
-                    give_up(&state, &mut sink, &mut stream, failure).await;
-                    return;
-                }
+                // A client that does not read cannot hold the room up: it is dropped.
+                self.send(&frame).await
             }
-            _ = shutdown.changed() => {
-                close(&mut sink, &mut stream, CLOSE_GOING_AWAY, "server shutting down").await;
-                return;
-            }
+            Wake::Shutdown => self.close(CLOSE_GOING_AWAY, "server shutting down").await,
         }
+    }
+
+    /// Sends `frame`; a client that does not take it is given up on.
+    async fn send(&mut self, frame: &ServerFrame) -> Flow {
+        match send(&mut self.sink, frame).await {
+            Ok(()) => Flow::Continue,
+            Err(failure) => self.give_up(failure).await,
+        }
+    }
+
+    async fn give_up(&mut self, failure: SendFailure) -> Flow {
+        give_up(&self.state, &mut self.sink, &mut self.stream, failure).await;
+        Flow::End
+    }
+
+    async fn close(&mut self, code: u16, reason: &'static str) -> Flow {
+        close(&mut self.sink, &mut self.stream, code, reason).await;
+        Flow::End
     }
 }
 
