@@ -373,9 +373,11 @@ impl SqliteStore {
     /// its `-shm` and `-wal` files beside it to coordinate with other processes.)
     ///
     /// The file must be a chatcore store at this code's schema version ([`SqliteError::NotMigrated`]
-    /// otherwise). A WAL-mode file on a read-only mount is read as it is on disk when SQLite cannot
-    /// create its shared-memory file there and there is no WAL left beside it (a clean stop folds
-    /// the WAL into the file); with writes still in a WAL it cannot open, the open fails.
+    /// otherwise). Where SQLite cannot set up a WAL-mode file's `-wal` and `-shm` files (a read-only
+    /// mount or directory after a clean stop, which removes them) and no WAL is left beside it, the
+    /// file is read as it is on disk, as immutable: that assumes nothing else writes to it meanwhile
+    /// (a read-only view of a volume another machine writes is not such a file). With writes still
+    /// in a WAL SQLite cannot read there, the open fails and says so.
     pub fn open_read_only(
         path: impl AsRef<Path>,
         options: SqliteOptions,
@@ -385,48 +387,48 @@ impl SqliteStore {
         if !path.exists() {
             return Err(SqliteError::Open {
                 path,
-                source: rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                    Some("no such file; a read-only store is never created".into()),
+                source: sqlite_failure(
+                    rusqlite::ffi::SQLITE_CANTOPEN,
+                    "no such file; a read-only store is never created".into(),
                 ),
             }
             .into());
         }
-        let first = match open_reader(&path, &options, false) {
-            Ok(reader) => match inspect_file(&reader, &path) {
-                Err(SqliteError::Setup { source, .. }) if cannot_open(&source) => None,
-                Err(error) => return Err(error.into()),
-                Ok(state) => Some((reader, state)),
-            },
-            Err(SqliteError::Open { source, .. }) if cannot_open(&source) => None,
-            Err(error) => return Err(error.into()),
-        };
-        // SQLite could not set up the WAL's shared memory (a read-only directory without the `-shm`
-        // file). With no WAL content beside it, the file alone is the whole database, and nothing
-        // can change it on a read-only mount: read it as immutable.
-        let immutable = first.is_none();
-        let (first, state) = match first {
-            Some(opened) => opened,
-            None => {
-                let wal = PathBuf::from(format!("{}-wal", path.display()));
+        let opened = open_reader(&path, &options, false).and_then(|reader| {
+            let state = inspect_file(&reader, &path)?;
+            Ok((reader, state))
+        });
+        let (first, state, immutable) = match opened {
+            Ok((reader, state)) => (reader, state, false),
+            Err(error) if wal_unreachable(&error) => {
+                let mut wal = path.as_os_str().to_owned();
+                wal.push("-wal");
+                let wal = PathBuf::from(wal);
                 if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
                     return Err(SqliteError::Open {
                         path: path.clone(),
-                        source: rusqlite::Error::SqliteFailure(
-                            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
-                            Some(format!(
-                                "{} holds writes not yet in the file, and SQLite cannot open it \
-                                 read-only here (no -shm file beside it)",
+                        source: sqlite_failure(
+                            rusqlite::ffi::SQLITE_CANTOPEN,
+                            format!(
+                                "{} holds writes not yet in the file, and SQLite cannot read it \
+                                 here ({error}); open it once where it can be written",
                                 wal.display()
-                            )),
+                            ),
                         ),
                     }
                     .into());
                 }
+                tracing::warn!(
+                    path = %path.display(),
+                    %error,
+                    "SQLite cannot set up its WAL files beside the database: reading the file as it \
+                     is on disk, assuming nothing else writes to it"
+                );
                 let reader = open_reader(&path, &options, true)?;
                 let state = inspect_file(&reader, &path)?;
-                (reader, state)
+                (reader, state, true)
             }
+            Err(error) => return Err(error.into()),
         };
         if !state.ours || state.version != schema::current_version() {
             return Err(SqliteError::NotMigrated {
@@ -476,6 +478,15 @@ impl SqliteStore {
         self.workers.close().await;
     }
 
+    /// Resolves once the store has closed its file, having folded the WAL into it, however it
+    /// ended: [`SqliteStore::close`], or the last handle dropped (the store may be shared behind an
+    /// `Arc<dyn MessageStore>`). A process that awaits it before exiting leaves `chat.db` holding
+    /// everything, where exiting at once may cut the final checkpoint short (never losing a
+    /// committed write: the WAL keeps it).
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.workers.closed()
+    }
+
     /// Runs SQLite's `PRAGMA integrity_check`; `Ok(())` when the file is sound.
     pub async fn integrity_check(&self) -> chatcore::Result<()> {
         let report: Vec<String> = self
@@ -520,9 +531,9 @@ fn check_file(path: &Path) -> Result<(), SqliteError> {
         if (1..100).contains(&metadata.len()) {
             return Err(SqliteError::NotADatabase {
                 path: path.to_path_buf(),
-                source: rusqlite::Error::SqliteFailure(
-                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
-                    Some(format!("the file is only {} bytes long", metadata.len())),
+                source: sqlite_failure(
+                    rusqlite::ffi::SQLITE_NOTADB,
+                    format!("the file is only {} bytes long", metadata.len()),
                 ),
             });
         }
@@ -594,9 +605,11 @@ fn open_reader(
     Ok(reader)
 }
 
-/// `file:` URI of `path` with `immutable=1`; every byte a URI could misread is percent-encoded.
+/// `file:` URI of `path` with `immutable=1`; every byte a URI could misread is percent-encoded. An
+/// absolute path gets an empty authority (`file:///…`), so one starting with `//` is not read as a
+/// host name.
 fn immutable_uri(path: &Path) -> String {
-    let mut uri = String::from("file:");
+    let mut uri = String::from(if path.has_root() { "file://" } else { "file:" });
     for byte in path.as_os_str().as_encoded_bytes() {
         match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => {
@@ -609,8 +622,22 @@ fn immutable_uri(path: &Path) -> String {
     uri
 }
 
-fn cannot_open(error: &rusqlite::Error) -> bool {
-    error.sqlite_error_code() == Some(rusqlite::ErrorCode::CannotOpen)
+/// Whether a read-only open failed because SQLite could not create or open the WAL's `-wal` or
+/// `-shm` file (a read-only mount or directory): CANTOPEN, or READONLY with an extended code such as
+/// READONLY_DIRECTORY or READONLY_CANTINIT.
+fn wal_unreachable(error: &SqliteError) -> bool {
+    match error {
+        SqliteError::Open { source, .. } | SqliteError::Setup { source, .. } => matches!(
+            source.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+        ),
+        _ => false,
+    }
+}
+
+/// A SQLite error with its primary `code` and our own `message`, for failures found before SQLite.
+fn sqlite_failure(code: std::os::raw::c_int, message: String) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(message))
 }
 
 fn configure_writer(
@@ -663,3 +690,38 @@ const WRITER_CACHE_KIB: i64 = 64 * 1024;
 const READER_CACHE_KIB: i64 = 1024;
 /// Memory-mapped part of the file per connection (address space, not resident memory).
 const MMAP_BYTES: i64 = 256 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn immutable_uris_escape_what_a_uri_would_misread() {
+        let cases = [
+            (
+                "/var/lib/chatcore/chat.db",
+                "file:///var/lib/chatcore/chat.db?immutable=1",
+            ),
+            ("//srv/chat.db", "file:////srv/chat.db?immutable=1"),
+            ("data/chat.db", "file:data/chat.db?immutable=1"),
+            (
+                "/tmp/a b?c#d%e&f.db",
+                "file:///tmp/a%20b%3Fc%23d%25e%26f.db?immutable=1",
+            ),
+            ("/tmp/ünï.db", "file:///tmp/%C3%BCn%C3%AF.db?immutable=1"),
+        ];
+        for (path, uri) in cases {
+            assert_eq!(immutable_uri(Path::new(path)), uri, "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_immutable_reader_opens_a_path_a_uri_could_misread() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a b?c#d%e.db");
+        SqliteStore::open(&path).unwrap().close().await;
+        let reader = open_reader(&path, &SqliteOptions::default(), true).unwrap();
+        let state = inspect_file(&reader, &path).unwrap();
+        assert!(state.ours && state.version == schema::current_version());
+    }
+}

@@ -130,8 +130,8 @@ type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 pub(crate) struct Workers {
     writes: Writes,
     reads: Option<Sender<ReadJob>>,
-    /// Answered when the last connection is closed.
-    writer_done: oneshot::Receiver<()>,
+    /// Turns true when the last connection is closed.
+    closed: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Where write jobs go.
@@ -166,7 +166,7 @@ impl Workers {
             None => None,
         };
         let (writes, write_queue) = crossbeam_channel::unbounded::<Box<dyn WriteJob>>();
-        let (done_tx, done_rx) = oneshot::channel();
+        let (done_tx, done_rx) = tokio::sync::watch::channel(false);
         thread::Builder::new()
             .name(format!("{name}-writer"))
             .spawn(move || {
@@ -181,13 +181,13 @@ impl Workers {
                     tracing::warn!(%error, "final SQLite checkpoint failed; the WAL file keeps the rest");
                 }
                 drop(writer);
-                let _ = done_tx.send(());
+                let _ = done_tx.send(true);
             })
             .map_err(spawn_err)?;
         Ok(Workers {
             writes: Writes::Writer(writes),
             reads,
-            writer_done: done_rx,
+            closed: done_rx,
         })
     }
 
@@ -200,7 +200,7 @@ impl Workers {
     ) -> Result<Self> {
         debug_assert!(!readers.is_empty(), "reads need a connection");
         let (reads, reader_threads) = spawn_readers(readers, name)?;
-        let (done_tx, done_rx) = oneshot::channel();
+        let (done_tx, done_rx) = tokio::sync::watch::channel(false);
         // `close` waits for the connections to be closed, as it does for a writer.
         thread::Builder::new()
             .name(format!("{name}-closer"))
@@ -208,13 +208,13 @@ impl Workers {
                 for reader in reader_threads {
                     let _ = reader.join();
                 }
-                let _ = done_tx.send(());
+                let _ = done_tx.send(true);
             })
             .map_err(spawn_err)?;
         Ok(Workers {
             writes: Writes::Refused(path),
             reads,
-            writer_done: done_rx,
+            closed: done_rx,
         })
     }
 
@@ -278,10 +278,20 @@ impl Workers {
     /// Stops taking jobs and waits until the writer has finished the queued ones and closed its
     /// connection.
     pub(crate) async fn close(self) {
+        let closed = self.closed();
         drop(self.writes);
         drop(self.reads);
-        // An error means the writer thread is gone already, which is what we wait for.
-        let _ = self.writer_done.await;
+        closed.await;
+    }
+
+    /// Resolves once the last connection is closed: after [`Workers::close`], or after the handle
+    /// is dropped and the queued jobs are done.
+    pub(crate) fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut closed = self.closed.clone();
+        async move {
+            // An error means the thread is gone already, which is what is waited for.
+            let _ = closed.wait_for(|closed| *closed).await;
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! `reference-server`: parses the configuration, sets up logging, binds, and runs the library's
 //! server until SIGINT or SIGTERM.
 
+use std::time::Duration;
+
 use clap::Parser;
 use reference_server::config::{Cli, Command, RulesAction};
 
@@ -99,9 +101,24 @@ async fn main() -> std::process::ExitCode {
                 "listening on http://{} — visitors: /chat/, agents: /agent/login/",
                 cli.options.addr
             );
-            match reference_server::serve(listener, built.state, built.shutdown, shutdown_signal())
-                .await
-            {
+            let served =
+                reference_server::serve(listener, built.state, built.shutdown, shutdown_signal())
+                    .await;
+            if let Some(closed) = built.store_closed {
+                // Sockets finishing their closing handshakes hold the store a little longer (up to
+                // their 10 s send timeout). Exiting before the store closes would leave the WAL
+                // beside chat.db (nothing lost, but the file would not hold everything alone).
+                if tokio::time::timeout(Duration::from_secs(15), closed.wait())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(
+                        "the store did not close within 15 s; its WAL stays beside chat.db and is \
+                         read at the next start (nothing is lost)"
+                    );
+                }
+            }
+            match served {
                 Ok(()) => std::process::ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("error: {error}");

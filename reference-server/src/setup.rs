@@ -105,6 +105,25 @@ pub struct Built {
     pub shutdown: tokio::sync::watch::Sender<bool>,
     /// The generated admin password, when one was created on this start (print it once).
     pub generated_admin_password: Option<String>,
+    /// With SQLite: resolves once the store has closed `chat.db`, its WAL folded in, after
+    /// everything holding the state is dropped. Awaited before the process exits.
+    pub store_closed: Option<StoreClosed>,
+}
+
+/// Resolves once the SQLite store has closed its file ([`Built::store_closed`]).
+pub struct StoreClosed(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>);
+
+impl StoreClosed {
+    /// Waits for the store to close its file.
+    pub async fn wait(self) {
+        self.0.await
+    }
+}
+
+impl std::fmt::Debug for StoreClosed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoreClosed")
+    }
 }
 
 /// Opens the backend, loads or creates the secret, seeds the default rules and the `admin` account.
@@ -122,6 +141,7 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
     }
     // Why the store refuses every write, when it was opened read-only.
     let mut read_only = None;
+    let mut store_closed = None;
     let (store, fanout, secret): (Arc<dyn MessageStore>, Arc<dyn Fanout>, Secret) = match options
         .backend
     {
@@ -163,6 +183,7 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
                 }
                 Err(source) => return Err(backend(source)),
             };
+            store_closed = Some(StoreClosed(Box::pin(store.closed())));
             let secret = match &options.secret {
                 Some(text) => Secret::from_text(text).map_err(SetupError::Secret)?,
                 None => secret_file(&options.data_dir.join("secret.key"))?,
@@ -288,6 +309,7 @@ pub async fn build(options: &Options) -> Result<Built, SetupError> {
         state,
         shutdown,
         generated_admin_password,
+        store_closed,
     })
 }
 

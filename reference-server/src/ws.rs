@@ -282,6 +282,8 @@ async fn room_session(
     sink: Sink,
     stream: Stream,
     state: AppState,
+    // Boxed: they live as long as the connection, and inline they would widen every idle visitor's
+    // state machine.
     room: Box<chatcore::Room>,
     role: Box<Role>,
     after_seq: u64,
@@ -422,7 +424,9 @@ impl RoomSession {
                     return Flow::Continue;
                 }
                 let flow = self.send(&frame).await;
-                self.shown_status = frame;
+                if let Flow::Continue = flow {
+                    self.shown_status = frame;
+                }
                 flow
             }
             Wake::Incoming(incoming) => {

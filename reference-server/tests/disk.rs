@@ -112,6 +112,13 @@ impl Namespace {
         ));
         assert_eq!(status, 0, "the server's exit status after SIGTERM: {out}");
     }
+
+    /// SIGKILL: the server stops mid-stride, as in a crash.
+    fn kill_server(&mut self, pid: u32) {
+        self.servers.retain(|&running| running != pid);
+        let (_, out) = self.run(&format!("kill -KILL {pid}\nwait {pid}"));
+        assert!(!out.contains("No such process"), "{out}");
+    }
 }
 
 impl Drop for Namespace {
@@ -345,8 +352,19 @@ async fn a_full_disk_or_a_read_only_database_refuses_writes_keeps_reads_and_lose
         }
     }
 
-    // A read-only database (the mount, here): the server starts and serves what is in it, and
-    // refuses every write with a clear error. The files stay as they were.
+    // A crash leaves the last writes in the WAL only: one more message, then SIGKILL.
+    let pid = namespace.start_server(&log);
+    remote.wait_healthy().await;
+    let mut socket = remote.room_socket(&room, &cookie, seq).await;
+    let (crash_seq, error) = send(&mut socket, "before-the-crash").await;
+    assert_eq!(error, None);
+    acked.insert(crash_seq.expect("stored"), "before-the-crash".to_owned());
+    namespace.kill_server(pid);
+    let (_, wal) = namespace.run(&format!("stat -c %s '{data_in}/chat.db-wal'"));
+    assert_ne!(wal.trim(), "0", "the crash left writes in the WAL");
+
+    // A read-only database (the mount, here): the server starts and serves what is in it, the WAL's
+    // writes included, and refuses every write with a clear error. The files stay as they were.
     let (status, out) = namespace.run(&format!("mount -o remount,ro '{data_in}'"));
     assert_eq!(status, 0, "remount read-only: {out}");
     let checksums = format!("cd '{data_in}' && ls -A && cksum *");
@@ -391,6 +409,7 @@ async fn a_full_disk_or_a_read_only_database_refuses_writes_keeps_reads_and_lose
     let (status, chat, body) = remote.start_chat().await;
     assert_eq!(status, 503, "a new chat on a read-only database: {body}");
     assert!(chat.is_none());
+    assert!(!body.contains(&data_in), "no server paths: {body}");
     // Staff log in and read the chats; a change is refused.
     let (client, session, status) = remote.login("admin", support::ADMIN_PASSWORD).await;
     assert!(session.is_some(), "login on a read-only database: {status}");
@@ -413,23 +432,19 @@ async fn a_full_disk_or_a_read_only_database_refuses_writes_keeps_reads_and_lose
     for id in acked.values() {
         assert!(transcript.contains(id.as_str()), "{id} in {transcript}");
     }
-    let csrf: Value = client
-        .get(format!("{}/api/v1/session", remote.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let csrf = support::api_csrf(&remote.base, &client).await;
     let close = client
         .post(format!("{}/api/v1/rooms/{room}/close", remote.base))
-        .header("X-CSRF-Token", csrf["csrf_token"].as_str().unwrap())
+        .header("X-CSRF-Token", csrf)
         .send()
         .await
         .unwrap();
     assert_eq!(close.status(), 503, "closing a chat is refused");
     let close = close.text().await.unwrap();
-    assert!(close.contains("read-only"), "{close}");
+    assert!(
+        close.contains("read-only") && !close.contains(&data_in),
+        "says why, without the server's paths: {close}"
+    );
     namespace.stop_server(pid);
     let (_, after) = namespace.run(&checksums);
     assert_eq!(before, after, "the data directory changed");
@@ -439,6 +454,26 @@ async fn a_full_disk_or_a_read_only_database_refuses_writes_keeps_reads_and_lose
     assert_eq!(status, 0, "{out}");
     let pid = namespace.start_server(&log);
     remote.wait_healthy().await;
+    assert_eq!(history(&remote, &room, &cookie).await, stored);
+    namespace.stop_server(pid);
+
+    // A cleanly stopped file on a read-only mount: SQLite cannot create the WAL's files there (a
+    // clean stop removes them), so the file is read as it is on disk, and the log says so.
+    let (status, out) = namespace.run(&format!(
+        "mount -o remount,ro '{data_in}' && ls -A '{data_in}'"
+    ));
+    assert_eq!(status, 0, "{out}");
+    assert!(
+        !out.contains("chat.db-wal"),
+        "a clean stop leaves no WAL: {out}"
+    );
+    std::fs::write(&log, "").unwrap();
+    let pid = namespace.start_server(&log);
+    remote
+        .wait_health(reqwest::StatusCode::SERVICE_UNAVAILABLE)
+        .await;
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(said.contains("reading the file as it is on disk"), "{said}");
     assert_eq!(history(&remote, &room, &cookie).await, stored);
     namespace.stop_server(pid);
 }

@@ -132,18 +132,10 @@ impl TestServer {
 
     /// The JSON API's CSRF token for a logged-in client (`GET /api/v1/session`).
     pub async fn api_csrf(&self, client: &reqwest::Client) -> String {
-        let session: Value = client
-            .get(self.url("/api/v1/session"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        session["csrf_token"].as_str().unwrap().to_owned()
+        api_csrf(&self.base, client).await
     }
 
-    /// Logs in as `username`; returns the client and the session cookie.
+    /// Logs in as `username`; returns the client, the session cookie and the form's answer.
     pub async fn login(
         &self,
         username: &str,
@@ -358,6 +350,19 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The JSON API's CSRF token for a client logged in at the server at `base`.
+pub async fn api_csrf(base: &str, client: &reqwest::Client) -> String {
+    let session: Value = client
+        .get(format!("{base}/api/v1/session"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    session["csrf_token"].as_str().unwrap().to_owned()
+}
+
 /// Logs in as `username` at the server at `base` through the login form; returns the client, the
 /// session cookie and the form's answer.
 pub async fn login(
@@ -443,7 +448,7 @@ impl Remote {
         }
     }
 
-    /// Logs in as `username`; returns the client and the session cookie.
+    /// Logs in as `username`; returns the client, the session cookie and the form's answer.
     pub async fn login(
         &self,
         username: &str,
