@@ -19,14 +19,7 @@ async fn agent_actions_over_json() {
     assert_eq!(body["error"]["code"], "unauthorized");
 
     let (agent, _, _) = server.login("admin", ADMIN_PASSWORD).await;
-    let session: Value = agent
-        .get(server.url("/api/v1/session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session = support::get_json(&agent, &server.url("/api/v1/session")).await;
     let csrf = session["csrf_token"].as_str().unwrap().to_owned();
     assert_eq!(session["agent"]["username"], "admin");
 

@@ -413,14 +413,7 @@ async fn a_full_disk_or_a_read_only_database_refuses_writes_keeps_reads_and_lose
     // Staff log in and read the chats; a change is refused.
     let (client, session, status) = remote.login("admin", support::ADMIN_PASSWORD).await;
     assert!(session.is_some(), "login on a read-only database: {status}");
-    let rooms: Value = client
-        .get(format!("{}/api/v1/rooms", remote.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rooms = support::get_json(&client, &format!("{}/api/v1/rooms", remote.base)).await;
     assert!(rooms.to_string().contains(&room), "{rooms}");
     let transcript = client
         .get(format!("{}/api/v1/rooms/{room}/messages", remote.base))

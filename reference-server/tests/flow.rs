@@ -568,14 +568,7 @@ async fn staff_edit_rules_and_read_analytics() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("<svg") && html.contains("Chat sessions"));
-    let json: serde_json::Value = agent
-        .get(server.url("/agent/analytics/?format=json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let json = support::get_json(&agent, &server.url("/agent/analytics/?format=json")).await;
     assert_eq!(json["total_sessions"].as_u64(), Some(1));
     assert_eq!(json["daily_activity"].as_array().map(Vec::len), Some(7));
 

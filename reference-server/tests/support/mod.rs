@@ -350,16 +350,14 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// GET `url` with `client`; the body as JSON.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// The JSON API's CSRF token for a client logged in at the server at `base`.
 pub async fn api_csrf(base: &str, client: &reqwest::Client) -> String {
-    let session: Value = client
-        .get(format!("{base}/api/v1/session"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session = get_json(client, &format!("{base}/api/v1/session")).await;
     session["csrf_token"].as_str().unwrap().to_owned()
 }
 
