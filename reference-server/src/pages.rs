@@ -65,6 +65,9 @@ pub(crate) fn templates() -> minijinja::Environment<'static> {
 }
 
 fn render(state: &AppState, name: &str, context: minijinja::Value) -> Response {
+    // Every staff page says when the store is read-only, before anyone tries a change.
+    let context =
+        minijinja::context! { store_read_only => state.store_read_only().is_some(), ..context };
     match state
         .inner
         .templates

@@ -413,6 +413,19 @@ async fn a_full_disk_or_a_read_only_database_refuses_writes_keeps_reads_and_lose
     // Staff log in and read the chats; a change is refused.
     let (client, session, status) = remote.login("admin", support::ADMIN_PASSWORD).await;
     assert!(session.is_some(), "login on a read-only database: {status}");
+    // Their pages say so before anyone tries a change.
+    let dashboard = client
+        .get(format!("{}/agent/dashboard/", remote.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        dashboard.contains("Read-only: the chat database"),
+        "{dashboard}"
+    );
     let rooms = support::get_json(&client, &format!("{}/api/v1/rooms", remote.base)).await;
     assert!(rooms.to_string().contains(&room), "{rooms}");
     let transcript = client

@@ -98,6 +98,10 @@ async fn visitor_bot_escalation_agent_close_rating() {
     // The dashboard lists it; accepting needs the CSRF token.
     let dashboard = server.page(&agent_client, "/agent/dashboard/").await;
     assert!(
+        !dashboard.contains("Read-only"),
+        "a writable store has no read-only banner"
+    );
+    assert!(
         dashboard.contains(&room),
         "the dashboard shows the waiting room"
     );
