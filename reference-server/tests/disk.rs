@@ -414,14 +414,7 @@ async fn a_full_disk_or_a_read_only_database_refuses_writes_keeps_reads_and_lose
     let (client, session, status) = remote.login("admin", support::ADMIN_PASSWORD).await;
     assert!(session.is_some(), "login on a read-only database: {status}");
     // Their pages say so before anyone tries a change.
-    let dashboard = client
-        .get(format!("{}/agent/dashboard/", remote.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let dashboard = support::get_text(&client, &format!("{}/agent/dashboard/", remote.base)).await;
     assert!(
         dashboard.contains("Read-only: the chat database"),
         "{dashboard}"

@@ -133,15 +133,7 @@ async fn lifecycle_events_are_posted_signed_and_retried() {
     assert_eq!(event("room.accepted")["detail"]["agent"], agent.id.0);
     assert_eq!(event("room.closed")["detail"]["by"]["by"], "agent");
     assert_eq!(event("room.rated")["detail"]["rating"], 5);
-    let metrics = server
-        .client()
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.page(&server.client(), "/metrics").await;
     assert!(
         metrics.contains("chatcore_webhook_deliveries_total{outcome=\"retried\"} 1"),
         "{metrics}"

@@ -83,14 +83,7 @@ impl TestServer {
 
     /// GET `path` with `client`; the page's text.
     pub async fn page(&self, client: &reqwest::Client, path: &str) -> String {
-        client
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        get_text(client, &self.url(path)).await
     }
 
     /// The CSRF token of `client`'s session, as the dashboard's forms carry it.
@@ -348,6 +341,11 @@ pub fn client() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// GET `url` with `client`; the body as text.
+pub async fn get_text(client: &reqwest::Client, url: &str) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 /// GET `url` with `client`; the body as JSON.
