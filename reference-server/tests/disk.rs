@@ -411,7 +411,8 @@ async fn a_full_disk_or_a_read_only_database_refuses_writes_keeps_reads_and_lose
     assert!(chat.is_none());
     assert!(!body.contains(&data_in), "no server paths: {body}");
     // Staff log in and read the chats; a change is refused.
-    let (client, session, status) = remote.login("admin", support::ADMIN_PASSWORD).await;
+    let (client, session, status) =
+        support::login(&remote.base, "admin", support::ADMIN_PASSWORD).await;
     assert!(session.is_some(), "login on a read-only database: {status}");
     // Their pages say so before anyone tries a change.
     let dashboard = support::get_text(&client, &format!("{}/agent/dashboard/", remote.base)).await;

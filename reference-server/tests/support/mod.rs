@@ -444,15 +444,6 @@ impl Remote {
         }
     }
 
-    /// Logs in as `username`; returns the client, the session cookie and the form's answer.
-    pub async fn login(
-        &self,
-        username: &str,
-        password: &str,
-    ) -> (reqwest::Client, Option<String>, reqwest::StatusCode) {
-        login(&self.base, username, password).await
-    }
-
     /// `POST /chat/start/` as the page does: the response, and on success the room id and the
     /// visitor cookie.
     pub async fn start_chat(&self) -> (reqwest::StatusCode, Option<(String, String)>, String) {
