@@ -11,7 +11,6 @@
 //!   cost paid by every append for a failure that almost never happens.)
 //! - A few **reader** threads, each with a read-only connection, answer reads from WAL snapshots in
 //!   parallel with the writer. An in-memory database has no readers: its one connection does both.
-//!
 //! - A store opened read-only has readers only: a write is refused before it reaches SQLite.
 //!
 //! Callers wait on a `tokio::sync::oneshot`, which is what keeps the runtime free.
