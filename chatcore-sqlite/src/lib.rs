@@ -250,11 +250,13 @@ pub(crate) fn is_transient(error: &rusqlite::Error) -> bool {
 
 impl From<SqliteError> for chatcore::Error {
     fn from(error: SqliteError) -> Self {
-        let transient = matches!(
-            &error,
-            SqliteError::Sqlite(e) | SqliteError::Open { source: e, .. } | SqliteError::Setup { source: e, .. }
-                if is_transient(e)
-        );
+        // A write refused by a read-only store can succeed once the file is writable again.
+        let transient = matches!(&error, SqliteError::OpenedReadOnly { .. })
+            || matches!(
+                &error,
+                SqliteError::Sqlite(e) | SqliteError::Open { source: e, .. } | SqliteError::Setup { source: e, .. }
+                    if is_transient(e)
+            );
         if transient {
             chatcore::Error::Unavailable {
                 backend: "sqlite",

@@ -226,10 +226,7 @@ impl Workers {
         let writes = match &self.writes {
             Writes::Writer(writes) => writes,
             Writes::Refused(path) => {
-                return Err(Error::Unavailable {
-                    backend: "sqlite",
-                    source: Box::new(SqliteError::OpenedReadOnly { path: path.clone() }),
-                })
+                return Err(SqliteError::OpenedReadOnly { path: path.clone() }.into())
             }
         };
         let (reply, answer) = oneshot::channel();
