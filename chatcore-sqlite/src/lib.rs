@@ -71,7 +71,7 @@ mod schema;
 mod store;
 mod worker;
 
-use worker::Workers;
+use worker::{Checkpointer, Workers};
 
 /// How hard a commit works to survive a crash.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -218,6 +218,14 @@ pub enum SqliteError {
         /// The path given.
         path: PathBuf,
     },
+    /// The file could not be opened beside SQLite's own connections (the checkpointer syncs it).
+    #[error("cannot open {path}: {source}")]
+    File {
+        /// The path given.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// Setting up or migrating the file failed.
     #[error("cannot prepare {path}: {source}")]
     Setup {
@@ -361,6 +369,20 @@ impl SqliteStore {
             .busy_timeout(options.busy_timeout)
             .map_err(setup)?;
         configure_cache(&checkpointer, READER_CACHE_KIB).map_err(setup)?;
+        // Written to, because syncing needs a writable handle on some systems (Windows).
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|source| SqliteError::File {
+                path: path.clone(),
+                source,
+            })?;
+        let checkpointer = Checkpointer {
+            conn: checkpointer,
+            file,
+            every: checkpoint_interval(options.durability),
+        };
         let workers = Workers::start(writer, readers, Some(checkpointer), "chatcore-sqlite")?;
         Ok(SqliteStore {
             workers,
@@ -662,7 +684,7 @@ fn configure_writer(
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // The checkpointer thread (worker.rs) copies the WAL into the file every 100 ms beside the
+    // The checkpointer thread (worker.rs) copies the WAL into the file shortly after writes, beside the
     // writer. The writer itself checkpoints only when the WAL reaches `wal_bytes` (default 64 MiB):
     // that finishes the little the checkpointer left and lets the WAL start over, so it stays
     // bounded. With SQLite's own 4 MiB on the writer it was 18k appends/s; with only a 200 MiB
@@ -673,6 +695,19 @@ fn configure_writer(
     // After a checkpoint lets the WAL restart, keep at most this much of its file.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     configure_cache(conn, WRITER_CACHE_KIB)
+}
+
+/// How often the checkpointer thread copies the WAL into the file (and syncs it) while writes go on.
+/// With `Normal` commits nothing is synced until a checkpoint, so whatever the checkpointer leaves
+/// is synced by the writer's backstop checkpoint with every write waiting: checkpointing every
+/// 10 ms instead of 100 ms took the server's p99 at 1,000 messages/s from 36–39 ms to 13–15 ms on a
+/// virtual disk. With `Full` every commit already syncs the WAL, and syncs that often only compete
+/// with the commits' own (64 writers: 5.8–6.3 k appends/s at 10 ms against 11.8 k at 100 ms).
+fn checkpoint_interval(durability: Durability) -> Duration {
+    match durability {
+        Durability::Normal => Duration::from_millis(10),
+        Durability::Full => Duration::from_millis(100),
+    }
 }
 
 /// Page cache and memory map, on every connection: without them SQLite re-reads index pages from the
