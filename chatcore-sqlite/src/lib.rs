@@ -40,7 +40,8 @@
 //!   in the same transaction as the insert (no gaps, no duplicates, no `database is locked` surfacing
 //!   to callers), and status changes are compare-and-set.
 //! - **WAL journal**, a busy timeout, foreign keys on. Readers see committed snapshots while the
-//!   writer writes.
+//!   writer writes. A checkpointer thread copies the WAL into the file and syncs it shortly after
+//!   writes, so the WAL stays small and restarting it keeps the writer waiting only briefly.
 //! - **Migrations**: versioned by `PRAGMA user_version`, applied on open, forward only. A file with a
 //!   newer schema is refused before anything is written to it.
 //! - **Read-only files**: [`SqliteStore::open_with`] refuses a file it cannot write
@@ -57,7 +58,11 @@
 //! power loss, at the cost of an fsync per group commit.
 //!
 //! The crate re-exports [`rusqlite`] for callers who want to open the file themselves (backups,
-//! inspection).
+//! inspection). In another process that is always safe. In the store's own process, close such a
+//! connection before the last store on the file closes: on POSIX systems closing a file drops every
+//! lock the process holds on it, and the store holds a descriptor of the file of its own (to sync
+//! it), closed with the last store. (Stores on one file share that descriptor, so they are safe
+//! with each other.)
 
 #![deny(missing_docs)]
 
@@ -67,6 +72,7 @@ use std::time::Duration;
 pub use rusqlite;
 use rusqlite::{Connection, OpenFlags};
 
+mod db_file;
 mod schema;
 mod store;
 mod worker;
@@ -218,8 +224,8 @@ pub enum SqliteError {
         /// The path given.
         path: PathBuf,
     },
-    /// The file could not be opened beside SQLite's own connections (the checkpointer syncs it).
-    #[error("cannot open {path}: {source}")]
+    /// The database file could not be opened for syncing it after checkpoints.
+    #[error("cannot open {path} for syncing: {source}")]
     File {
         /// The path given.
         path: PathBuf,
@@ -340,6 +346,11 @@ impl SqliteStore {
         if writer.is_readonly(rusqlite::MAIN_DB).map_err(setup)? {
             return Err(SqliteError::ReadOnly { path }.into());
         }
+        // Before any connection takes a lock (the first read does): see db_file.rs.
+        let db_file = db_file::shared(&path).map_err(|source| SqliteError::File {
+            path: path.clone(),
+            source,
+        })?;
         // Read before writing anything: a foreign or newer file must stay as it is.
         inspect_file(&writer, &path)?;
         // Switching to WAL does not wait for another process's lock (SQLite skips the busy handler
@@ -369,18 +380,9 @@ impl SqliteStore {
             .busy_timeout(options.busy_timeout)
             .map_err(setup)?;
         configure_cache(&checkpointer, READER_CACHE_KIB).map_err(setup)?;
-        // Written to, because syncing needs a writable handle on some systems (Windows).
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|source| SqliteError::File {
-                path: path.clone(),
-                source,
-            })?;
         let checkpointer = Checkpointer {
             conn: checkpointer,
-            file,
+            file: db_file,
             every: checkpoint_interval(options.durability),
         };
         let workers = Workers::start(writer, readers, Some(checkpointer), "chatcore-sqlite")?;
@@ -699,10 +701,10 @@ fn configure_writer(
 
 /// How often the checkpointer thread copies the WAL into the file (and syncs it) while writes go on.
 /// With `Normal` commits nothing is synced until a checkpoint, so whatever the checkpointer leaves
-/// is synced by the writer's backstop checkpoint with every write waiting: checkpointing every
-/// 10 ms instead of 100 ms took the server's p99 at 1,000 messages/s from 36–39 ms to 13–15 ms on a
-/// virtual disk. With `Full` every commit already syncs the WAL, and syncs that often only compete
-/// with the commits' own (64 writers: 5.8–6.3 k appends/s at 10 ms against 11.8 k at 100 ms).
+/// is synced by the writer's backstop checkpoint with every write waiting: 10 ms instead of 100 ms
+/// took the server's p99 at 1,000 messages/s from ~37 ms to ~13 ms on a virtual disk. With `Full`
+/// every commit already syncs the WAL, and syncs that often only competed with the commits' own
+/// (fewer appends per second). Measurements: docs/PERFORMANCE.md, "The checkpointer syncs chat.db".
 fn checkpoint_interval(durability: Durability) -> Duration {
     match durability {
         Durability::Normal => Duration::from_millis(10),

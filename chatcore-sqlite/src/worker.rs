@@ -11,6 +11,9 @@
 //!   cost paid by every append for a failure that almost never happens.)
 //! - A few **reader** threads, each with a read-only connection, answer reads from WAL snapshots in
 //!   parallel with the writer. An in-memory database has no readers: its one connection does both.
+//! - A **checkpointer** thread, with a connection of its own, copies the WAL into the database file
+//!   shortly after writes and syncs the file, so the writer's own checkpoint, which restarts the
+//!   WAL with every write waiting, finds little left to copy and sync.
 //! - A store opened read-only has readers only: a write is refused before it reaches SQLite.
 //!
 //! Callers wait on a `tokio::sync::oneshot`, which is what keeps the runtime free.
@@ -24,6 +27,7 @@ use crossbeam_channel::{Receiver, Sender};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::db_file::DbFile;
 use crate::{map_err, SqliteError};
 
 /// The most jobs one group commit takes; bounds how long the first caller of a batch waits.
@@ -155,6 +159,8 @@ impl Workers {
         let (reads, reader_threads) = spawn_readers(readers, name)?;
         // One pending signal is enough: the checkpointer catches up with everything written so far.
         let (wrote, wrote_queue) = crossbeam_channel::bounded::<()>(1);
+        // Closed only after the writer's connection, the last one (see db_file.rs).
+        let db_file = checkpointer.as_ref().map(|c| DbFile::clone(&c.file));
         let checkpoint_thread = match checkpointer {
             Some(checkpointer) => Some(
                 thread::Builder::new()
@@ -180,6 +186,7 @@ impl Workers {
                     tracing::warn!(%error, "final SQLite checkpoint failed; the WAL file keeps the rest");
                 }
                 drop(writer);
+                drop(db_file);
                 let _ = done_tx.send(true);
             })
             .map_err(spawn_err)?;
@@ -366,8 +373,8 @@ fn write_loop(conn: &Connection, queue: &Receiver<Box<dyn WriteJob>>, wrote: &Se
 pub(crate) struct Checkpointer {
     /// The connection that runs the checkpoints.
     pub(crate) conn: Connection,
-    /// The database file (`chat.db` itself, not the WAL).
-    pub(crate) file: std::fs::File,
+    /// The database file (`chat.db` itself, not the WAL), shared by the process's stores on it.
+    pub(crate) file: DbFile,
     /// How long it lets writes accumulate after the first one: a page rewritten many times within
     /// it (an index page, a busy room's row) is copied into the file once.
     pub(crate) every: Duration,
@@ -381,20 +388,34 @@ pub(crate) struct Checkpointer {
 ///
 /// Under steady writes a PASSIVE checkpoint never catches up with the WAL's end, and SQLite syncs
 /// the database file only when one does: every page it copied stayed unsynced until the writer's
-/// backstop checkpoint, whose `fsync` then flushed them all with every write waiting (40–55 ms
-/// per WAL restart on a virtual disk). Syncing the file here, after each pass, leaves that `fsync`
-/// only the pages copied since. An extra sync never makes the file less safe.
+/// backstop checkpoint, whose `fsync` then flushed them all with every write waiting (tens of ms
+/// per WAL restart on a virtual disk: docs/PERFORMANCE.md, "The checkpointer syncs chat.db").
+/// Syncing the file here, after each pass, leaves that `fsync` only the pages copied since. An
+/// extra sync never makes the file less safe: the pages come from WAL frames already synced.
+///
+/// A failing pass is logged when it starts failing and when it works again, not at every pass
+/// (up to a hundred a second under load). Nothing is lost meanwhile: the WAL keeps every commit,
+/// and SQLite's own checkpoint reports its own failures.
 fn checkpoint_loop(checkpointer: &Checkpointer, wrote: &Receiver<()>) {
+    let mut failing = false;
     while wrote.recv().is_ok() {
         thread::sleep(checkpointer.every);
         while wrote.try_recv().is_ok() {}
-        let copied = checkpointer
+        let pass = checkpointer
             .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
-        if let Err(error) = copied {
-            tracing::warn!(%error, "SQLite checkpoint failed; the next write retries");
-        } else if let Err(error) = checkpointer.file.sync_data() {
-            tracing::warn!(%error, "syncing the SQLite file after a checkpoint failed; the next one retries");
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .map_err(|e| e.to_string())
+            .and_then(|()| checkpointer.file.sync_data().map_err(|e| e.to_string()));
+        match pass {
+            Err(error) if !failing => {
+                tracing::warn!(%error, "SQLite background checkpoint failed; retrying after the next writes");
+                failing = true;
+            }
+            Ok(()) if failing => {
+                tracing::info!("SQLite background checkpoint works again");
+                failing = false;
+            }
+            _ => {}
         }
     }
 }

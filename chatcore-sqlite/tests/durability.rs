@@ -424,3 +424,46 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
     assert_eq!(stored, 2_001, "welcome + 2,000 appends in the main file");
     store.close().await;
 }
+
+/// The POSIX locks this process holds on `path`, as the kernel lists them.
+#[cfg(target_os = "linux")]
+fn locks_held_on(path: &std::path::Path) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    let inode = std::fs::metadata(path).unwrap().ino();
+    let pid = std::process::id().to_string();
+    std::fs::read_to_string("/proc/locks")
+        .unwrap()
+        .lines()
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1) == Some(&"POSIX")
+                && fields.get(4) == Some(&pid.as_str())
+                && fields
+                    .get(5)
+                    .is_some_and(|id| id.rsplit(':').next() == Some(inode.to_string().as_str()))
+        })
+        .count()
+}
+
+// Closing any descriptor of a file drops every lock the process holds on it; the store's own
+// descriptor (the checkpointer syncs the file through it) must not take another store's locks with
+// it when the first store closes.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn closing_one_store_leaves_the_locks_of_another_on_the_same_file() {
+    let dir = temp_dir();
+    let path = dir.path().join("chat.db");
+    let staying = SqliteStore::open(&path).unwrap();
+    let room = new_room(&staying).await;
+    let held = locks_held_on(&path);
+    assert!(held > 0, "an open WAL-mode store holds a lock on its file");
+    let leaving = SqliteStore::open(&path).unwrap();
+    say(&leaving, room, "from the store that closes").await;
+    leaving.close().await;
+    assert!(
+        locks_held_on(&path) >= held,
+        "the remaining store still holds its locks"
+    );
+    say(&staying, room, "still writing").await;
+    staying.close().await;
+}
