@@ -384,6 +384,7 @@ impl SqliteStore {
             conn: checkpointer,
             file: db_file,
             every: checkpoint_interval(options.durability),
+            wal_frames: wal_pages(&writer, options.wal_checkpoint_bytes).map_err(setup)?,
         };
         let workers = Workers::start(writer, readers, Some(checkpointer), "chatcore-sqlite")?;
         Ok(SqliteStore {
@@ -691,12 +692,16 @@ fn configure_writer(
     // that finishes the little the checkpointer left and lets the WAL start over, so it stays
     // bounded. With SQLite's own 4 MiB on the writer it was 18k appends/s; with only a 200 MiB
     // writer checkpoint, 31k but a quarter-second stall of every write each time it ran.
-    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
-    let wal_pages = (wal_bytes / page_size.max(512) as u64).max(100);
-    conn.pragma_update(None, "wal_autocheckpoint", wal_pages as i64)?;
+    conn.pragma_update(None, "wal_autocheckpoint", wal_pages(conn, wal_bytes)?)?;
     // After a checkpoint lets the WAL restart, keep at most this much of its file.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     configure_cache(conn, WRITER_CACHE_KIB)
+}
+
+/// The WAL's bound in pages (frames) for `wal_bytes`.
+fn wal_pages(conn: &Connection, wal_bytes: u64) -> rusqlite::Result<i64> {
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+    Ok((wal_bytes / page_size.max(512) as u64).max(100) as i64)
 }
 
 /// How often the checkpointer thread copies the WAL into the file (and syncs it) while writes go on.

@@ -19,6 +19,8 @@
 //! Callers wait on a `tokio::sync::oneshot`, which is what keeps the runtime free.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -151,7 +153,7 @@ impl Workers {
     /// `checkpointer` (file databases), the thread that copies the WAL into the file beside the
     /// writer.
     pub(crate) fn start(
-        writer: Connection,
+        mut writer: Connection,
         readers: Vec<Connection>,
         checkpointer: Option<Checkpointer>,
         name: &str,
@@ -161,6 +163,10 @@ impl Workers {
         let (wrote, wrote_queue) = crossbeam_channel::bounded::<()>(1);
         // Closed only after the writer's connection, the last one (see db_file.rs).
         let db_file = checkpointer.as_ref().map(|c| DbFile::clone(&c.file));
+        let restart = match &checkpointer {
+            Some(checkpointer) => Some(WalRestart::install(&mut writer, checkpointer.wal_frames)?),
+            None => None,
+        };
         let checkpoint_thread = match checkpointer {
             Some(checkpointer) => Some(
                 thread::Builder::new()
@@ -175,7 +181,7 @@ impl Workers {
         thread::Builder::new()
             .name(format!("{name}-writer"))
             .spawn(move || {
-                write_loop(&writer, &write_queue, &wrote);
+                write_loop(&writer, &write_queue, &wrote, restart.as_ref());
                 drop(wrote);
                 // The writer's connection closes last: only then can it fold the whole WAL into the
                 // database file, so that after `close` the file alone holds everything.
@@ -324,7 +330,57 @@ fn spawn_readers(readers: Vec<Connection>, name: &str) -> Result<Readers> {
     Ok((Some(reads), threads))
 }
 
-fn write_loop(conn: &Connection, queue: &Receiver<Box<dyn WriteJob>>, wrote: &Sender<()>) {
+/// The writer's own checkpoint, in place of SQLite's automatic one: SQLite's (PASSIVE) gives up
+/// whenever the checkpointer thread's pass holds the checkpoint lock, and with passes every 10 ms
+/// the WAL outgrew a 4 MiB bound to 340 MB at saturation. RESTART waits (the busy timeout) for
+/// that pass and for readers, copies and syncs the little the checkpointer left, and makes the next
+/// write start the WAL over.
+#[derive(Debug)]
+struct WalRestart {
+    /// Frames in the WAL after the last commit, as SQLite reports them.
+    frames: Arc<AtomicI64>,
+    /// The bound, in frames.
+    bound: i64,
+}
+
+impl WalRestart {
+    fn install(writer: &mut Connection, bound: i64) -> Result<Self> {
+        let frames = Arc::new(AtomicI64::new(0));
+        let seen = Arc::clone(&frames);
+        // Replaces SQLite's automatic checkpoint, which is a WAL hook too.
+        writer
+            .wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages| {
+                seen.store(i64::from(pages), Ordering::Relaxed);
+                Ok(())
+            }))
+            .map_err(map_err)?;
+        Ok(WalRestart { frames, bound })
+    }
+
+    /// After a commit: restarts the WAL once it reached its bound.
+    fn after_commit(&self, conn: &Connection) {
+        if self.frames.load(Ordering::Relaxed) < self.bound {
+            return;
+        }
+        match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| {
+            row.get::<_, i64>(0)
+        }) {
+            // Zero: done, the next write starts the WAL over. Busy: the next commit tries again.
+            Ok(0) => self.frames.store(0, Ordering::Relaxed),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "SQLite checkpoint on the writer failed; the next commit retries")
+            }
+        }
+    }
+}
+
+fn write_loop(
+    conn: &Connection,
+    queue: &Receiver<Box<dyn WriteJob>>,
+    wrote: &Sender<()>,
+    restart: Option<&WalRestart>,
+) {
     loop {
         let Ok(first) = queue.recv() else {
             return;
@@ -357,12 +413,16 @@ fn write_loop(conn: &Connection, queue: &Receiver<Box<dyn WriteJob>>, wrote: &Se
             Ok(false) => BatchOutcome::RolledBack,
             Err(e) => BatchOutcome::Failed(e),
         };
-        if matches!(outcome, BatchOutcome::Committed) {
+        let committed = matches!(outcome, BatchOutcome::Committed);
+        if committed {
             // Full means a signal is already pending; the checkpointer will see this write too.
             let _ = wrote.try_send(());
         }
         for job in batch {
             job.finish(outcome);
+        }
+        if let Some(restart) = restart.filter(|_| committed) {
+            restart.after_commit(conn);
         }
     }
 }
@@ -378,13 +438,15 @@ pub(crate) struct Checkpointer {
     /// How long it lets writes accumulate after the first one: a page rewritten many times within
     /// it (an index page, a busy room's row) is copied into the file once.
     pub(crate) every: Duration,
+    /// The WAL's bound, in frames: the writer restarts the WAL when it reaches it.
+    pub(crate) wal_frames: i64,
 }
 
 /// Copies the WAL into the database file on its own connection, so the writer never stops for it: a
 /// checkpoint on the writer (SQLite's automatic one) held every write for a quarter of a second at a
 /// time under load. PASSIVE: it copies what no reader still needs, waits for nobody, and lets the
 /// writer start the WAL over once everything is copied, so the WAL stays small. The writer's
-/// `wal_autocheckpoint` remains as a backstop for a WAL this thread cannot keep up with.
+/// [`WalRestart`] remains as a backstop for a WAL this thread cannot keep up with.
 ///
 /// Under steady writes a PASSIVE checkpoint never catches up with the WAL's end, and SQLite syncs
 /// the database file only when one does: every page it copied stayed unsynced until the writer's
@@ -401,11 +463,7 @@ fn checkpoint_loop(checkpointer: &Checkpointer, wrote: &Receiver<()>) {
     while wrote.recv().is_ok() {
         thread::sleep(checkpointer.every);
         while wrote.try_recv().is_ok() {}
-        let pass = checkpointer
-            .conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-            .map_err(|e| e.to_string())
-            .and_then(|()| checkpointer.file.sync_data().map_err(|e| e.to_string()));
+        let pass = checkpoint_pass(checkpointer);
         match pass {
             Err(error) if !failing => {
                 tracing::warn!(%error, "SQLite background checkpoint failed; retrying after the next writes");
@@ -418,6 +476,15 @@ fn checkpoint_loop(checkpointer: &Checkpointer, wrote: &Receiver<()>) {
             _ => {}
         }
     }
+}
+
+/// One pass: copy what no reader needs any more, then sync the file.
+fn checkpoint_pass(checkpointer: &Checkpointer) -> std::result::Result<(), String> {
+    checkpointer
+        .conn
+        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+        .map_err(|e| e.to_string())?;
+    checkpointer.file.sync_data().map_err(|e| e.to_string())
 }
 
 fn panicked() -> Error {
