@@ -691,7 +691,9 @@ fn configure_writer(
     // writer. The writer itself checkpoints only when the WAL reaches `wal_bytes` (default 64 MiB):
     // that finishes the little the checkpointer left and lets the WAL start over, so it stays
     // bounded. With SQLite's own 4 MiB on the writer it was 18k appends/s; with only a 200 MiB
-    // writer checkpoint, 31k but a quarter-second stall of every write each time it ran.
+    // writer checkpoint, 31k but a quarter-second stall of every write each time it ran. A file
+    // store replaces this automatic checkpoint with the writer's own RESTART (worker.rs,
+    // `WalRestart`) at the same bound; an in-memory one keeps it.
     conn.pragma_update(None, "wal_autocheckpoint", wal_pages(conn, wal_bytes)?)?;
     // After a checkpoint lets the WAL restart, keep at most this much of its file.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;

@@ -108,7 +108,7 @@ pub struct Options {
 
     /// SQLite: MiB of write-ahead log after which the writer folds it into chat.db and starts it
     /// over. A background thread copies and syncs the log into chat.db as it grows, so a restart
-    /// waits only for the little not copied yet: a larger log buys throughput (4 MiB: ~30 % fewer
+    /// waits only for the little not copied yet: a larger log buys throughput (4 MiB: ~15 % fewer
     /// messages per second at saturation), a smaller one keeps the log file and the recovery after a
     /// crash smaller.
     #[arg(long, env = "CHATCORE_SQLITE_WAL_MIB", default_value_t = chatcore_sqlite::DEFAULT_WAL_CHECKPOINT_BYTES / (1024 * 1024), value_parser = clap::value_parser!(u64).range(1..=1024))]
