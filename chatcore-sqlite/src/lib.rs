@@ -40,8 +40,7 @@
 //!   in the same transaction as the insert (no gaps, no duplicates, no `database is locked` surfacing
 //!   to callers), and status changes are compare-and-set.
 //! - **WAL journal**, a busy timeout, foreign keys on. Readers see committed snapshots while the
-//!   writer writes. A checkpointer thread copies the WAL into the file and syncs it shortly after
-//!   writes, so the WAL stays small and restarting it keeps the writer waiting only briefly.
+//!   writer writes.
 //! - **Migrations**: versioned by `PRAGMA user_version`, applied on open, forward only. A file with a
 //!   newer schema is refused before anything is written to it.
 //! - **Read-only files**: [`SqliteStore::open_with`] refuses a file it cannot write
@@ -58,11 +57,7 @@
 //! power loss, at the cost of an fsync per group commit.
 //!
 //! The crate re-exports [`rusqlite`] for callers who want to open the file themselves (backups,
-//! inspection). In another process that is always safe. In the store's own process, close such a
-//! connection before the last store on the file closes: on POSIX systems closing a file drops every
-//! lock the process holds on it, and the store holds a descriptor of the file of its own (to sync
-//! it), closed with the last store. (Stores on one file share that descriptor, so they are safe
-//! with each other.)
+//! inspection).
 
 #![deny(missing_docs)]
 
@@ -72,12 +67,11 @@ use std::time::Duration;
 pub use rusqlite;
 use rusqlite::{Connection, OpenFlags};
 
-mod db_file;
 mod schema;
 mod store;
 mod worker;
 
-use worker::{Checkpointer, Workers};
+use worker::Workers;
 
 /// How hard a commit works to survive a crash.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -224,14 +218,6 @@ pub enum SqliteError {
         /// The path given.
         path: PathBuf,
     },
-    /// The database file could not be opened for syncing it after checkpoints.
-    #[error("cannot open {path} for syncing: {source}")]
-    File {
-        /// The path given.
-        path: PathBuf,
-        /// What the system said.
-        source: std::io::Error,
-    },
     /// Setting up or migrating the file failed.
     #[error("cannot prepare {path}: {source}")]
     Setup {
@@ -346,11 +332,6 @@ impl SqliteStore {
         if writer.is_readonly(rusqlite::MAIN_DB).map_err(setup)? {
             return Err(SqliteError::ReadOnly { path }.into());
         }
-        // Before any connection takes a lock (the first read does): see db_file.rs.
-        let db_file = db_file::shared(&path).map_err(|source| SqliteError::File {
-            path: path.clone(),
-            source,
-        })?;
         // Read before writing anything: a foreign or newer file must stay as it is.
         inspect_file(&writer, &path)?;
         // Switching to WAL does not wait for another process's lock (SQLite skips the busy handler
@@ -380,12 +361,6 @@ impl SqliteStore {
             .busy_timeout(options.busy_timeout)
             .map_err(setup)?;
         configure_cache(&checkpointer, READER_CACHE_KIB).map_err(setup)?;
-        let checkpointer = Checkpointer {
-            conn: checkpointer,
-            file: db_file,
-            every: checkpoint_interval(options.durability),
-            wal_frames: wal_pages(&writer, options.wal_checkpoint_bytes).map_err(setup)?,
-        };
         let workers = Workers::start(writer, readers, Some(checkpointer), "chatcore-sqlite")?;
         Ok(SqliteStore {
             workers,
@@ -687,36 +662,17 @@ fn configure_writer(
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // The checkpointer thread (worker.rs) copies the WAL into the file shortly after writes, beside the
+    // The checkpointer thread (worker.rs) copies the WAL into the file every 100 ms beside the
     // writer. The writer itself checkpoints only when the WAL reaches `wal_bytes` (default 64 MiB):
     // that finishes the little the checkpointer left and lets the WAL start over, so it stays
     // bounded. With SQLite's own 4 MiB on the writer it was 18k appends/s; with only a 200 MiB
-    // writer checkpoint, 31k but a quarter-second stall of every write each time it ran. A file
-    // store replaces this automatic checkpoint with the writer's own RESTART (worker.rs,
-    // `WalRestart`) at the same bound; an in-memory one keeps it.
-    conn.pragma_update(None, "wal_autocheckpoint", wal_pages(conn, wal_bytes)?)?;
+    // writer checkpoint, 31k but a quarter-second stall of every write each time it ran.
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+    let wal_pages = (wal_bytes / page_size.max(512) as u64).max(100);
+    conn.pragma_update(None, "wal_autocheckpoint", wal_pages as i64)?;
     // After a checkpoint lets the WAL restart, keep at most this much of its file.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     configure_cache(conn, WRITER_CACHE_KIB)
-}
-
-/// The WAL's bound in pages (frames) for `wal_bytes`.
-fn wal_pages(conn: &Connection, wal_bytes: u64) -> rusqlite::Result<i64> {
-    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
-    Ok((wal_bytes / page_size.max(512) as u64).max(100) as i64)
-}
-
-/// How often the checkpointer thread copies the WAL into the file (and syncs it) while writes go on.
-/// With `Normal` commits nothing is synced until a checkpoint, so whatever the checkpointer leaves
-/// is synced by the writer's backstop checkpoint with every write waiting: 10 ms instead of 100 ms
-/// took the server's p99 at 1,000 messages/s from ~37 ms to ~13 ms on a virtual disk. With `Full`
-/// every commit already syncs the WAL, and syncs that often only competed with the commits' own
-/// (fewer appends per second). Measurements: docs/PERFORMANCE.md, "The checkpointer syncs chat.db".
-fn checkpoint_interval(durability: Durability) -> Duration {
-    match durability {
-        Durability::Normal => Duration::from_millis(10),
-        Durability::Full => Duration::from_millis(100),
-    }
 }
 
 /// Page cache and memory map, on every connection: without them SQLite re-reads index pages from the

@@ -11,16 +11,11 @@
 //!   cost paid by every append for a failure that almost never happens.)
 //! - A few **reader** threads, each with a read-only connection, answer reads from WAL snapshots in
 //!   parallel with the writer. An in-memory database has no readers: its one connection does both.
-//! - A **checkpointer** thread, with a connection of its own, copies the WAL into the database file
-//!   shortly after writes and syncs the file, so the writer's own checkpoint, which restarts the
-//!   WAL with every write waiting, finds little left to copy and sync.
 //! - A store opened read-only has readers only: a write is refused before it reaches SQLite.
 //!
 //! Callers wait on a `tokio::sync::oneshot`, which is what keeps the runtime free.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -29,7 +24,6 @@ use crossbeam_channel::{Receiver, Sender};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::db_file::DbFile;
 use crate::{map_err, SqliteError};
 
 /// The most jobs one group commit takes; bounds how long the first caller of a batch waits.
@@ -150,28 +144,22 @@ enum Writes {
 
 impl Workers {
     /// Starts the writer on `writer`, one reader thread per connection in `readers`, and, with a
-    /// `checkpointer` (file databases), the thread that copies the WAL into the file beside the
-    /// writer.
+    /// `checkpointer` connection (file databases), the thread that copies the WAL into the file
+    /// beside the writer.
     pub(crate) fn start(
-        mut writer: Connection,
+        writer: Connection,
         readers: Vec<Connection>,
-        checkpointer: Option<Checkpointer>,
+        checkpointer: Option<Connection>,
         name: &str,
     ) -> Result<Self> {
         let (reads, reader_threads) = spawn_readers(readers, name)?;
         // One pending signal is enough: the checkpointer catches up with everything written so far.
         let (wrote, wrote_queue) = crossbeam_channel::bounded::<()>(1);
-        // Closed only after the writer's connection, the last one (see db_file.rs).
-        let db_file = checkpointer.as_ref().map(|c| DbFile::clone(&c.file));
-        let restart = match &checkpointer {
-            Some(checkpointer) => Some(WalRestart::install(&mut writer, checkpointer.wal_frames)?),
-            None => None,
-        };
         let checkpoint_thread = match checkpointer {
-            Some(checkpointer) => Some(
+            Some(conn) => Some(
                 thread::Builder::new()
                     .name(format!("{name}-checkpoint"))
-                    .spawn(move || checkpoint_loop(&checkpointer, &wrote_queue))
+                    .spawn(move || checkpoint_loop(&conn, &wrote_queue))
                     .map_err(spawn_err)?,
             ),
             None => None,
@@ -181,7 +169,7 @@ impl Workers {
         thread::Builder::new()
             .name(format!("{name}-writer"))
             .spawn(move || {
-                write_loop(&writer, &write_queue, &wrote, restart.as_ref());
+                write_loop(&writer, &write_queue, &wrote);
                 drop(wrote);
                 // The writer's connection closes last: only then can it fold the whole WAL into the
                 // database file, so that after `close` the file alone holds everything.
@@ -192,7 +180,6 @@ impl Workers {
                     tracing::warn!(%error, "final SQLite checkpoint failed; the WAL file keeps the rest");
                 }
                 drop(writer);
-                drop(db_file);
                 let _ = done_tx.send(true);
             })
             .map_err(spawn_err)?;
@@ -330,57 +317,11 @@ fn spawn_readers(readers: Vec<Connection>, name: &str) -> Result<Readers> {
     Ok((Some(reads), threads))
 }
 
-/// The writer's own checkpoint, in place of SQLite's automatic one: SQLite's (PASSIVE) gives up
-/// whenever the checkpointer thread's pass holds the checkpoint lock, and with passes every 10 ms
-/// the WAL outgrew a 4 MiB bound to 340 MB at saturation. RESTART waits (the busy timeout) for
-/// that pass and for readers, copies and syncs the little the checkpointer left, and makes the next
-/// write start the WAL over.
-#[derive(Debug)]
-struct WalRestart {
-    /// Frames in the WAL after the last commit, as SQLite reports them.
-    frames: Arc<AtomicI64>,
-    /// The bound, in frames.
-    bound: i64,
-}
+/// How long the checkpointer lets writes accumulate after the first one: a page rewritten many times
+/// within it (an index page, a busy room's row) is copied into the file once.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
-impl WalRestart {
-    fn install(writer: &mut Connection, bound: i64) -> Result<Self> {
-        let frames = Arc::new(AtomicI64::new(0));
-        let seen = Arc::clone(&frames);
-        // Replaces SQLite's automatic checkpoint, which is a WAL hook too.
-        writer
-            .wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, pages| {
-                seen.store(i64::from(pages), Ordering::Relaxed);
-                Ok(())
-            }))
-            .map_err(map_err)?;
-        Ok(WalRestart { frames, bound })
-    }
-
-    /// After a commit: restarts the WAL once it reached its bound.
-    fn after_commit(&self, conn: &Connection) {
-        if self.frames.load(Ordering::Relaxed) < self.bound {
-            return;
-        }
-        match conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |row| {
-            row.get::<_, i64>(0)
-        }) {
-            // Zero: done, the next write starts the WAL over. Busy: the next commit tries again.
-            Ok(0) => self.frames.store(0, Ordering::Relaxed),
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!(%error, "SQLite checkpoint on the writer failed; the next commit retries")
-            }
-        }
-    }
-}
-
-fn write_loop(
-    conn: &Connection,
-    queue: &Receiver<Box<dyn WriteJob>>,
-    wrote: &Sender<()>,
-    restart: Option<&WalRestart>,
-) {
+fn write_loop(conn: &Connection, queue: &Receiver<Box<dyn WriteJob>>, wrote: &Sender<()>) {
     loop {
         let Ok(first) = queue.recv() else {
             return;
@@ -413,78 +354,29 @@ fn write_loop(
             Ok(false) => BatchOutcome::RolledBack,
             Err(e) => BatchOutcome::Failed(e),
         };
-        let committed = matches!(outcome, BatchOutcome::Committed);
-        if committed {
+        if matches!(outcome, BatchOutcome::Committed) {
             // Full means a signal is already pending; the checkpointer will see this write too.
             let _ = wrote.try_send(());
         }
         for job in batch {
             job.finish(outcome);
         }
-        if let Some(restart) = restart.filter(|_| committed) {
-            restart.after_commit(conn);
-        }
     }
-}
-
-/// What the checkpointer thread works with: its own connection, and the database file for syncing
-/// what it copied.
-#[derive(Debug)]
-pub(crate) struct Checkpointer {
-    /// The connection that runs the checkpoints.
-    pub(crate) conn: Connection,
-    /// The database file (`chat.db` itself, not the WAL), shared by the process's stores on it.
-    pub(crate) file: DbFile,
-    /// How long it lets writes accumulate after the first one: a page rewritten many times within
-    /// it (an index page, a busy room's row) is copied into the file once.
-    pub(crate) every: Duration,
-    /// The WAL's bound, in frames: the writer restarts the WAL when it reaches it.
-    pub(crate) wal_frames: i64,
 }
 
 /// Copies the WAL into the database file on its own connection, so the writer never stops for it: a
 /// checkpoint on the writer (SQLite's automatic one) held every write for a quarter of a second at a
 /// time under load. PASSIVE: it copies what no reader still needs, waits for nobody, and lets the
 /// writer start the WAL over once everything is copied, so the WAL stays small. The writer's
-/// [`WalRestart`] remains as a backstop for a WAL this thread cannot keep up with.
-///
-/// Under steady writes a PASSIVE checkpoint never catches up with the WAL's end, and SQLite syncs
-/// the database file only when one does: every page it copied stayed unsynced until the writer's
-/// backstop checkpoint, whose `fsync` then flushed them all with every write waiting (tens of ms
-/// per WAL restart on a virtual disk: docs/PERFORMANCE.md, "The checkpointer syncs chat.db").
-/// Syncing the file here, after each pass, leaves that `fsync` only the pages copied since. An
-/// extra sync never makes the file less safe: the pages come from WAL frames already synced.
-///
-/// A failing pass is logged when it starts failing and when it works again, not at every pass
-/// (up to a hundred a second under load). Nothing is lost meanwhile: the WAL keeps every commit,
-/// and SQLite's own checkpoint reports its own failures.
-fn checkpoint_loop(checkpointer: &Checkpointer, wrote: &Receiver<()>) {
-    let mut failing = false;
+/// `wal_autocheckpoint` remains as a backstop for a WAL this thread cannot keep up with.
+fn checkpoint_loop(conn: &Connection, wrote: &Receiver<()>) {
     while wrote.recv().is_ok() {
-        thread::sleep(checkpointer.every);
+        thread::sleep(CHECKPOINT_EVERY);
         while wrote.try_recv().is_ok() {}
-        let pass = checkpoint_pass(checkpointer);
-        match pass {
-            Err(error) if !failing => {
-                tracing::warn!(%error, "SQLite background checkpoint failed; retrying after the next writes");
-                failing = true;
-            }
-            Ok(()) if failing => {
-                tracing::info!("SQLite background checkpoint works again");
-                failing = false;
-            }
-            _ => {}
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "SQLite checkpoint failed; the next write retries");
         }
     }
-}
-
-/// One pass: copy what no reader needs any more, then sync the file.
-fn checkpoint_pass(checkpointer: &Checkpointer) -> std::result::Result<(), String> {
-    checkpointer
-        .conn
-        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-        .map_err(|e| e.to_string())?;
-    checkpointer.file.sync_data().map_err(|e| e.to_string())
 }
 
 fn panicked() -> Error {
