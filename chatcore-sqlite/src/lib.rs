@@ -62,16 +62,18 @@
 #![deny(missing_docs)]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use rusqlite;
 use rusqlite::{Connection, OpenFlags};
 
+mod file_sync;
 mod schema;
 mod store;
 mod worker;
 
-use worker::Workers;
+use worker::{Checkpointer, WalLength, Workers};
 
 /// How hard a commit works to survive a crash.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -338,9 +340,8 @@ impl SqliteStore {
         // there), and two processes may be creating the same file: retry until the busy timeout.
         let started = std::time::Instant::now();
         loop {
-            let prepared =
-                configure_writer(&writer, options.durability, options.wal_checkpoint_bytes)
-                    .and_then(|()| schema::migrate(&mut writer));
+            let prepared = configure_writer(&writer, options.durability)
+                .and_then(|()| schema::migrate(&mut writer));
             match prepared {
                 Ok(()) => break,
                 Err(e) if is_transient(&e) && started.elapsed() < options.busy_timeout => {
@@ -361,6 +362,19 @@ impl SqliteStore {
             .busy_timeout(options.busy_timeout)
             .map_err(setup)?;
         configure_cache(&checkpointer, READER_CACHE_KIB).map_err(setup)?;
+        let wal = checkpoint_at(&mut writer, options.wal_checkpoint_bytes).map_err(setup)?;
+        let checkpointer = Checkpointer {
+            conn: checkpointer,
+            wal,
+            // Frequent small passes leave the writer's checkpoint at the bound little to copy and
+            // sync (1,000 rooms at 1 message/s: p99 9.8 ms with passes 100 ms apart, 4.5–5.3 ms
+            // with 10 ms; docs/PERFORMANCE.md). With `Full` every commit syncs already, and passes
+            // this often compete with it.
+            every: match options.durability {
+                Durability::Normal => Duration::from_millis(10),
+                Durability::Full => Duration::from_millis(100),
+            },
+        };
         let workers = Workers::start(writer, readers, Some(checkpointer), "chatcore-sqlite")?;
         Ok(SqliteStore {
             workers,
@@ -459,8 +473,7 @@ impl SqliteStore {
     /// A fresh database in memory, gone when the store is dropped: for tests and demos.
     pub fn in_memory() -> chatcore::Result<Self> {
         let mut conn = Connection::open_in_memory().map_err(map_err)?;
-        configure_writer(&conn, Durability::Normal, DEFAULT_WAL_CHECKPOINT_BYTES)
-            .map_err(map_err)?;
+        configure_writer(&conn, Durability::Normal).map_err(map_err)?;
         schema::migrate(&mut conn).map_err(map_err)?;
         Ok(SqliteStore {
             workers: Workers::start(conn, Vec::new(), None, "chatcore-sqlite-memory")?,
@@ -642,11 +655,7 @@ fn sqlite_failure(code: std::os::raw::c_int, message: String) -> rusqlite::Error
     rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), Some(message))
 }
 
-fn configure_writer(
-    conn: &Connection,
-    durability: Durability,
-    wal_bytes: u64,
-) -> rusqlite::Result<()> {
+fn configure_writer(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
     // Only takes effect on a new file (before its first table). Small pages halve what each append
     // writes to the WAL: an append dirties a page or two at random places, and the WAL takes them
     // whole. 2 KiB measured best here (1 KiB: deeper trees and overflow pages for long messages).
@@ -662,17 +671,38 @@ fn configure_writer(
     };
     conn.pragma_update(None, "synchronous", synchronous)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // The checkpointer thread (worker.rs) copies the WAL into the file every 100 ms beside the
-    // writer. The writer itself checkpoints only when the WAL reaches `wal_bytes` (default 64 MiB):
-    // that finishes the little the checkpointer left and lets the WAL start over, so it stays
-    // bounded. With SQLite's own 4 MiB on the writer it was 18k appends/s; with only a 200 MiB
-    // writer checkpoint, 31k but a quarter-second stall of every write each time it ran.
-    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
-    let wal_pages = (wal_bytes / page_size.max(512) as u64).max(100);
-    conn.pragma_update(None, "wal_autocheckpoint", wal_pages as i64)?;
     // After a checkpoint lets the WAL restart, keep at most this much of its file.
     conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
     configure_cache(conn, WRITER_CACHE_KIB)
+}
+
+/// Makes the writer checkpoint the WAL itself once it holds `wal_bytes` after a commit, and returns
+/// the WAL's length as the writer sees it, for the checkpointer.
+///
+/// The checkpointer thread (worker.rs) copies the WAL into the file beside the writer. The writer
+/// itself checkpoints only at `wal_bytes` (default 64 MiB): that finishes the little the checkpointer
+/// left and lets the WAL start over, so it stays bounded. With SQLite's own 4 MiB on the writer and
+/// no checkpointer it was 18k appends/s; with only a 200 MiB writer checkpoint, 31k but a
+/// quarter-second stall of every write each time it ran. This is SQLite's automatic checkpoint
+/// (`wal_autocheckpoint`, PASSIVE; a busy checkpoint lock only means the next commit tries again)
+/// with the WAL's length shared, which only a WAL hook of our own can see; setting the hook replaces
+/// SQLite's (the schema migration before it runs with SQLite's default of 1,000 pages).
+fn checkpoint_at(conn: &mut Connection, wal_bytes: u64) -> rusqlite::Result<Arc<WalLength>> {
+    let page_size: i64 = conn.query_row("PRAGMA page_size", [], |row| row.get(0))?;
+    let bound = (wal_bytes / page_size.max(512) as u64).clamp(100, u32::MAX.into()) as u32;
+    let wal = Arc::new(WalLength::new(bound));
+    let length = Arc::clone(&wal);
+    conn.wal_hook(Some(move |wal: &mut rusqlite::hooks::Wal, frames| {
+        if length.committed(u32::try_from(frames).unwrap_or(0)) {
+            if let Err(error) = wal.checkpoint() {
+                if !is_transient(&error) {
+                    tracing::warn!(%error, "SQLite checkpoint at the WAL's bound failed");
+                }
+            }
+        }
+        Ok(())
+    }))?;
+    Ok(wal)
 }
 
 /// Page cache and memory map, on every connection: without them SQLite re-reads index pages from the

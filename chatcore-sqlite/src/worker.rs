@@ -16,6 +16,8 @@
 //! Callers wait on a `tokio::sync::oneshot`, which is what keeps the runtime free.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
@@ -149,17 +151,17 @@ impl Workers {
     pub(crate) fn start(
         writer: Connection,
         readers: Vec<Connection>,
-        checkpointer: Option<Connection>,
+        checkpointer: Option<Checkpointer>,
         name: &str,
     ) -> Result<Self> {
         let (reads, reader_threads) = spawn_readers(readers, name)?;
         // One pending signal is enough: the checkpointer catches up with everything written so far.
         let (wrote, wrote_queue) = crossbeam_channel::bounded::<()>(1);
         let checkpoint_thread = match checkpointer {
-            Some(conn) => Some(
+            Some(checkpointer) => Some(
                 thread::Builder::new()
                     .name(format!("{name}-checkpoint"))
-                    .spawn(move || checkpoint_loop(&conn, &wrote_queue))
+                    .spawn(move || checkpoint_loop(&checkpointer, &wrote_queue))
                     .map_err(spawn_err)?,
             ),
             None => None,
@@ -317,10 +319,6 @@ fn spawn_readers(readers: Vec<Connection>, name: &str) -> Result<Readers> {
     Ok((Some(reads), threads))
 }
 
-/// How long the checkpointer lets writes accumulate after the first one: a page rewritten many times
-/// within it (an index page, a busy room's row) is copied into the file once.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-
 fn write_loop(conn: &Connection, queue: &Receiver<Box<dyn WriteJob>>, wrote: &Sender<()>) {
     loop {
         let Ok(first) = queue.recv() else {
@@ -364,17 +362,105 @@ fn write_loop(conn: &Connection, queue: &Receiver<Box<dyn WriteJob>>, wrote: &Se
     }
 }
 
+/// The WAL's length after the writer's last commit, shared by the writer (it records it from its WAL
+/// hook) and the checkpointer (it stays out of the writer's way at the bound).
+#[derive(Debug)]
+pub(crate) struct WalLength {
+    frames: AtomicU32,
+    /// At this many frames the writer checkpoints itself after a commit, as SQLite's automatic
+    /// checkpoint (which its WAL hook replaces) would: that checkpoint reaches the WAL's end, syncs
+    /// the file, and lets the next write start the WAL over.
+    bound: u32,
+}
+
+impl WalLength {
+    /// A WAL that the writer checkpoints at `bound` frames.
+    pub(crate) fn new(bound: u32) -> Self {
+        WalLength {
+            frames: AtomicU32::new(0),
+            bound,
+        }
+    }
+
+    /// Records the WAL's length after a commit; true when the writer should checkpoint now.
+    pub(crate) fn committed(&self, frames: u32) -> bool {
+        self.frames.store(frames, Ordering::Relaxed);
+        frames >= self.bound
+    }
+
+    /// Whether the writer is checkpointing the WAL itself, to start it over.
+    fn at_bound(&self) -> bool {
+        self.frames.load(Ordering::Relaxed) >= self.bound
+    }
+}
+
+/// The checkpointer thread's connection and what it needs to know about the writer's WAL.
+pub(crate) struct Checkpointer {
+    pub(crate) conn: Connection,
+    pub(crate) wal: Arc<WalLength>,
+    /// How long it lets writes accumulate after the first one: a page rewritten many times within it
+    /// (an index page, a busy room's row) is copied into the file once.
+    pub(crate) every: Duration,
+}
+
 /// Copies the WAL into the database file on its own connection, so the writer never stops for it: a
 /// checkpoint on the writer (SQLite's automatic one) held every write for a quarter of a second at a
-/// time under load. PASSIVE: it copies what no reader still needs, waits for nobody, and lets the
-/// writer start the WAL over once everything is copied, so the WAL stays small. The writer's
-/// `wal_autocheckpoint` remains as a backstop for a WAL this thread cannot keep up with.
-fn checkpoint_loop(conn: &Connection, wrote: &Receiver<()>) {
-    while wrote.recv().is_ok() {
-        thread::sleep(CHECKPOINT_EVERY);
-        while wrote.try_recv().is_ok() {}
-        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(%error, "SQLite checkpoint failed; the next write retries");
+/// time under load. PASSIVE: it copies what no reader still needs and waits for nobody.
+///
+/// Each pass is followed by a sync of the database file, outside SQLite's locks: SQLite would sync
+/// only in a pass that reaches the WAL's end, which under steady writes only the writer's own
+/// checkpoint at the bound does, and that sync, of everything copied since the last restart, held
+/// every write for 40–55 ms on this machine's disk (docs/PERFORMANCE.md). At the bound the
+/// checkpointer makes no pass: the writer's checkpoint gives up whenever a pass holds the checkpoint
+/// lock, and with passes every 10 ms the WAL outgrew its bound many times over. When writes stop
+/// there, it makes the pass anyway.
+fn checkpoint_loop(checkpointer: &Checkpointer, wrote: &Receiver<()>) {
+    let Checkpointer { conn, wal, every } = checkpointer;
+    // Whether frames the writer committed may still be waiting for a pass.
+    let mut left_behind = false;
+    // The last pass's (WAL length, frames copied into the file so far), to skip syncs after a pass
+    // that copied nothing new.
+    let mut last_pass = (0, 0);
+    loop {
+        let writes_go_on = if left_behind {
+            match wrote.recv_timeout(*every) {
+                Ok(()) => true,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => false,
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            if wrote.recv().is_err() {
+                return;
+            }
+            true
+        };
+        if writes_go_on {
+            thread::sleep(*every);
+            while wrote.try_recv().is_ok() {}
+            if wal.at_bound() {
+                left_behind = true;
+                continue;
+            }
+        }
+        left_behind = false;
+        let pass = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+            Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+        });
+        match pass {
+            Ok(pass) => {
+                let (_, backfilled) = pass;
+                if backfilled > 0 && pass != last_pass {
+                    if let Err(error) = crate::file_sync::sync_database_file(conn) {
+                        // SQLite syncs again before the WAL starts over, and reports a failure
+                        // to the writer then; this one only made that sync shorter.
+                        tracing::error!(%error, "syncing the SQLite database file failed");
+                    }
+                }
+                last_pass = pass;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "SQLite checkpoint failed; the next write retries")
+            }
         }
     }
 }
@@ -397,5 +483,104 @@ fn spawn_err(e: std::io::Error) -> Error {
     Error::Unavailable {
         backend: "sqlite",
         source: Box::new(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// A WAL-mode file with SQLite's automatic checkpoint off, so only the checkpointer under test
+    /// copies frames into the file, holding 50 rows in its WAL; returns the writer (closing it would
+    /// checkpoint) and the checkpointer's connection.
+    fn wal_file(path: &std::path::Path) -> (Connection, Connection) {
+        let writer = Connection::open(path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = OFF;
+                 CREATE TABLE t(x BLOB);",
+            )
+            .unwrap();
+        for _ in 0..50 {
+            writer
+                .execute("INSERT INTO t VALUES (zeroblob(4000))", [])
+                .unwrap();
+        }
+        (writer, Connection::open(path).unwrap())
+    }
+
+    fn file_len(path: &std::path::Path) -> u64 {
+        std::fs::metadata(path).unwrap().len()
+    }
+
+    /// Waits up to five seconds for the database file to grow past `len`.
+    fn grows_past(path: &std::path::Path, len: u64) -> bool {
+        let until = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < until {
+            if file_len(path) > len {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    /// Runs the checkpoint loop on `conn`, with the writer's last commit at `frames` of a bound of
+    /// 100, passes 50 ms after writes.
+    fn start(conn: Connection, frames: u32) -> (Sender<()>, thread::JoinHandle<()>) {
+        let wal = Arc::new(WalLength::new(100));
+        wal.committed(frames);
+        let checkpointer = Checkpointer {
+            conn,
+            wal,
+            every: Duration::from_millis(50),
+        };
+        let (wrote, wrote_queue) = crossbeam_channel::bounded(1);
+        let thread = thread::spawn(move || checkpoint_loop(&checkpointer, &wrote_queue));
+        (wrote, thread)
+    }
+
+    #[test]
+    fn below_the_bound_the_checkpointer_copies_after_a_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let (_writer, conn) = wal_file(&path);
+        let before = file_len(&path);
+        let (wrote, thread) = start(conn, 10);
+        wrote.send(()).unwrap();
+        assert!(
+            grows_past(&path, before),
+            "a pass copied the WAL into the file"
+        );
+        drop(wrote);
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn at_the_bound_the_checkpointer_waits_for_the_writer_until_writes_stop() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let (_writer, conn) = wal_file(&path);
+        let before = file_len(&path);
+        let (wrote, thread) = start(conn, 100);
+        // Commits far more often than the checkpointer's 50 ms: writes go on.
+        let until = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < until {
+            let _ = wrote.try_send(());
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(
+            file_len(&path),
+            before,
+            "no pass while the writer checkpoints the WAL at its bound"
+        );
+        assert!(
+            grows_past(&path, before),
+            "once writes stop, the frames left behind are copied all the same"
+        );
+        drop(wrote);
+        thread.join().unwrap();
     }
 }
